@@ -1,0 +1,29 @@
+# The two commands: `make run` and `make test`. Each installs what it needs
+# into .venv first (Python 3.11 and make are all a fresh machine needs).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/ce-bot run
+
+# pytest exits 5 when it ran no test: that is a failure here.
+test: $(STAMP)
+	@$(BIN)/python -m pytest; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest ran no test: failing"; exit 1; fi; \
+	exit $$status
+
+lint: $(STAMP)
+	$(BIN)/cfn-lint templates/*.yaml
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ce-bot
