@@ -1,1 +1,67 @@
-def main(): pass
+"""The `ce-bot` command: `serve` (HTTP mode), `socket` (Socket Mode), `run` (whichever fits)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from bot import config as configuration
+from bot.config import ConfigError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ce-bot", description="Connect AWS Organizations to Cloud Entitlements from Slack.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="HTTP mode on $PORT: POST /slack/events, GET /healthz")
+    commands.add_parser("socket", help="Socket Mode with SLACK_APP_TOKEN (no public URL needed)")
+    commands.add_parser("run", help="Socket Mode or HTTP mode when Slack tokens are set, else the local playground")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return {"serve": serve, "socket": socket_mode, "run": run}[args.command]()
+    except ConfigError as error:
+        print(f"ce-bot: configuration error: {error}", file=sys.stderr)
+        return 2
+
+
+def serve() -> int:
+    import uvicorn
+
+    from bot.runtime import Runtime
+    from bot.server import create_http_app
+
+    config = configuration.load("serve")
+    runtime = Runtime(config)
+    host = os.environ.get("HOST", "0.0.0.0")
+    uvicorn.run(create_http_app(runtime), host=host, port=config.port, log_level="warning", access_log=False)
+    return 0
+
+
+def socket_mode() -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.runtime import Runtime
+
+    config = configuration.load("socket")
+    runtime = Runtime(config)
+    runtime.start()
+    try:
+        SocketModeHandler(runtime.app, config.slack_app_token).start()
+    finally:
+        runtime.stop()
+    return 0
+
+
+def run() -> int:
+    env = {**configuration.read_dotenv(), **os.environ}
+    if env.get("SLACK_BOT_TOKEN"):
+        return socket_mode() if env.get("SLACK_APP_TOKEN") else serve()
+    from bot.playground.main import run_playground
+
+    return run_playground()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
 
 ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
 ROOT_ID = re.compile(r"r-[a-z0-9]{4,32}")
@@ -21,12 +24,27 @@ MAX_INPUT = 2048  # longer than any valid ARN; anything longer is refused unread
 
 
 class InvalidInput(ValueError):
-    """A value the user typed is not acceptable; `field` names the input."""
+    """Values the user typed are not acceptable: `errors` maps each input's field to why."""
 
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, message: str, *, more: dict[str, str] | None = None):
         super().__init__(message)
         self.field = field
         self.message = message
+        self.errors = {field: message, **(more or {})}
+
+
+def parse_all(**parsers: tuple[Callable[[str | None], T], str | None]) -> dict[str, T]:
+    """Parse several inputs and report every bad one at once: `field=(parser, value)`."""
+    parsed, errors = {}, {}
+    for field, (parser, value) in parsers.items():
+        try:
+            parsed[field] = parser(value)
+        except InvalidInput as error:
+            errors[field] = error.message
+    if errors:
+        first = next(iter(errors))
+        raise InvalidInput(first, errors[first], more=errors)
+    return parsed
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,9 @@ class Connection:
     region: str = ""  # where the stack and its StackSet were deployed
     role_arn: str = ""
     management_account_id: str = ""
-    checklist_ts: str = ""  # the validation checklist message in the thread
+    template_file_id: str = ""  # the uploaded template; set once it is in the thread
+    instructions_ts: str = ""  # the console steps and the role ARN button
+    checklist_ts: str = ""  # the current validation checklist message in the thread
     approval_channel: str = ""
     approval_ts: str = ""
     status: str = ""  # OrgStatus once connected

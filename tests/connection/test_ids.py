@@ -66,3 +66,12 @@ def test_role_arn_refused(value):
     with pytest.raises(InvalidInput) as err:
         parse_role_arn(value)
     assert err.value.field == "role_arn"
+
+
+def test_parse_all_reports_every_bad_field_at_once():
+    from bot.connection.ids import parse_all
+
+    with pytest.raises(InvalidInput) as err:
+        parse_all(organization_id=(parse_organization_id, "r-ab12"), root_id=(parse_root_id, "o-abcdefghij"))
+    assert set(err.value.errors) == {"organization_id", "root_id"}
+    assert parse_all(organization_id=(parse_organization_id, "o-abcdefghij")) == {"organization_id": "o-abcdefghij"}

@@ -1,0 +1,163 @@
+"""Builds the Bolt app: one client, one middleware, one error handler, every surface registered.
+
+The app runs with `process_before_response=True`: a listener's `ack()` is
+the HTTP response, so ack paths do only fast work (parse, at most one
+atomic Redis transition). Slow work runs after the ack, either as a Bolt
+lazy listener wrapped by `after_ack` (UI feedback: modals, ephemerals) or
+as a durable job (`bot/slack/followups.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.config import Config
+from bot.connection.flow import ConnectionFlow
+from bot.slack.approvers import Approvers
+from bot.slack.views import messages
+from bot.store.client import StoreUnavailable
+from bot.store.connections import ConnectionStore, is_connection_id
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What every listener needs; handed to them in `context["services"]` by middleware."""
+
+    config: Config
+    store: ConnectionStore
+    flow: ConnectionFlow
+    approvers: Approvers
+
+
+def slack_client(config: Config) -> WebClient:
+    """Every Web API call goes to SLACK_API_URL; 429s and transient errors are retried."""
+    return WebClient(
+        token=config.slack_bot_token or None,
+        base_url=config.slack_api_url,
+        timeout=10,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_app(services: Services, client: WebClient) -> App:
+    from bot.slack import approval, commands, submissions, thread_actions
+
+    secret = services.config.slack_signing_secret
+    app = App(
+        client=client,
+        signing_secret=secret or None,
+        request_verification_enabled=bool(secret),
+        process_before_response=True,
+        token_verification_enabled=False,  # auth.test once, on the first request, not at import
+        raise_error_for_unhandled_request=False,
+    )
+
+    @app.middleware
+    def attach_services(context, next):
+        context["services"] = services
+        return next()
+
+    app.error(report_error)
+    for surface in (commands, thread_actions, submissions, approval):
+        surface.register(app)
+    return app
+
+
+def user_message(error: Exception) -> str:
+    if isinstance(error, StoreUnavailable):
+        return messages.STORE_UNAVAILABLE
+    return messages.SOMETHING_WENT_WRONG
+
+
+def report_error(error: Exception, body: dict, logger: logging.Logger) -> BoltResponse:
+    """The one place an unexpected failure on an ack path becomes something the user sees."""
+    if isinstance(error, StoreUnavailable):
+        logger.warning("state store unavailable: %s", error)
+    else:
+        logger.exception("listener failed: %s", type(error).__name__)
+    text = user_message(error)
+    if body.get("type") == "view_submission":
+        block_id = first_input_block(body.get("view", {}))
+        if block_id:
+            payload = {"response_action": "errors", "errors": {block_id: _plain(text)}}
+            return BoltResponse(status=200, body=json.dumps(payload), headers={"content-type": "application/json"})
+    if body.get("command"):
+        payload = {"response_type": "ephemeral", "text": text}
+        return BoltResponse(status=200, body=json.dumps(payload), headers={"content-type": "application/json"})
+    return BoltResponse(status=200, body="")
+
+
+def _plain(text: str) -> str:
+    return text.replace(":warning: ", "")
+
+
+def first_input_block(view: dict) -> str:
+    for block in view.get("blocks", []):
+        if block.get("type") == "input" and block.get("block_id"):
+            return block["block_id"]
+    return ""
+
+
+def after_ack(handler: Callable[..., None]) -> Callable[..., None]:
+    """A lazy listener (runs after the ack, on Bolt's worker threads) whose failures reach the user.
+
+    Handlers take exactly (body, client, context, respond).
+    """
+
+    def run(body, client, context, respond, logger):
+        try:
+            handler(body=body, client=client, context=context, respond=respond)
+        except Exception as error:  # noqa: BLE001 - everything becomes an ephemeral message
+            if isinstance(error, StoreUnavailable):
+                logger.warning("state store unavailable: %s", error)
+            else:
+                logger.exception("after-ack listener %s failed", handler.__name__)
+            tell(respond, user_message(error))
+
+    run.__name__ = handler.__name__  # Bolt tells lazy listeners apart by name
+    return run
+
+
+def just_ack(ack) -> None:
+    ack()
+
+
+def tell(respond, text: str) -> None:
+    """An ephemeral reply to whoever clicked, where they clicked."""
+    try:
+        respond(text=text, response_type="ephemeral", replace_original=False)
+    except Exception:  # noqa: BLE001 - the reply is best effort; it is logged
+        log.warning("could not send an ephemeral reply", exc_info=True)
+
+
+def action_connection_id(body: dict) -> str:
+    """The connection ID a button carries, or "" when it isn't one."""
+    actions = body.get("actions") or [{}]
+    value = actions[0].get("value", "")
+    return value if is_connection_id(value) else ""
+
+
+def view_connection_id(view: dict) -> str:
+    value = view.get("private_metadata", "")
+    return value if is_connection_id(value) else ""
+
+
+def services_of(context) -> Services:
+    return context["services"]

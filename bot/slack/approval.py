@@ -1,0 +1,59 @@
+"""Approve / Reject buttons on the approval request.
+
+Only approvers decide, never the requester (unless self-approval is
+allowed); the decision is one atomic transition, so two approvers clicking
+together yield exactly one decision and the other is told who decided.
+"""
+
+from __future__ import annotations
+
+from bot.connection.model import State
+from bot.slack import ids
+from bot.slack.app import action_connection_id, after_ack, just_ack, services_of, tell
+from bot.slack.views import messages
+from bot.slack.views.modals import reject_modal
+from bot.store.connections import Refusal, TransitionResult
+
+
+def register(app) -> None:
+    app.action(ids.APPROVE)(ack=just_ack, lazy=[after_ack(approve)])
+    app.action(ids.REJECT)(ack=just_ack, lazy=[after_ack(open_reject_modal)])
+
+
+def approve(body, client, context, respond) -> None:
+    services = services_of(context)
+    user = body["user"]["id"]
+    result = services.flow.approve(
+        action_connection_id(body), actor=user, is_approver=services.approvers.includes(user)
+    )
+    if not result.ok:
+        tell(respond, refusal_text(result, user, services.approvers.ids))
+
+
+def open_reject_modal(body, client, context, respond) -> None:
+    """Check before asking for a reason: nobody should type a reason only to be refused."""
+    services = services_of(context)
+    user = body["user"]["id"]
+    conn = services.store.get(action_connection_id(body))
+    if conn is None:
+        tell(respond, messages.NOT_FOUND)
+    elif not may_decide(services, conn, user):
+        tell(respond, messages.only_approvers(conn, user, services.approvers.ids))
+    elif conn.state is not State.PENDING_APPROVAL:
+        tell(respond, messages.moved_on(conn))
+    else:
+        client.views_open(trigger_id=body["trigger_id"], view=reject_modal(conn))
+
+
+def may_decide(services, conn, user: str) -> bool:
+    if not services.approvers.includes(user):
+        return False
+    return services.config.allow_self_approval or user != conn.requester
+
+
+def refusal_text(result: TransitionResult, user: str, approvers) -> str:
+    if result.refusal is Refusal.NOT_FOUND:
+        return messages.NOT_FOUND
+    if result.refusal is Refusal.NOT_ALLOWED:
+        return messages.only_approvers(result.connection, user, approvers)
+    return messages.moved_on(result.connection)

@@ -1,0 +1,97 @@
+"""Modal submissions: organization and root IDs, role ARN, rejection reason.
+
+These are the ack paths that change state: parse, one atomic transition,
+then `ack()` closes the modal or `ack(response_action="errors")` shows why
+not on the field, and nothing changes.
+"""
+
+from __future__ import annotations
+
+from bot.connection.ids import InvalidInput
+from bot.slack import ids
+from bot.slack.app import services_of, view_connection_id
+from bot.slack.views import messages
+from bot.store.connections import Refusal, TransitionResult
+
+REQUESTER = "the person who started this connection"
+APPROVER = "an approver other than the requester"
+
+
+def register(app) -> None:
+    app.view(ids.IDS_MODAL)(submit_ids)
+    app.view(ids.ROLE_MODAL)(submit_role)
+    app.view(ids.REJECT_MODAL)(submit_reject)
+
+
+def typed(view: dict, block_id: str) -> str:
+    """What the user typed or chose in an input block ("" when absent)."""
+    value = view.get("state", {}).get("values", {}).get(block_id, {}).get(ids.INPUT_ACTION) or {}
+    if value.get("type") == "static_select":
+        return (value.get("selected_option") or {}).get("value", "")
+    return value.get("value") or ""
+
+
+def submit_ids(ack, body, view, context) -> None:
+    flow = services_of(context).flow
+    _answer(
+        ack,
+        ids.ORGANIZATION_ID_BLOCK,
+        REQUESTER,
+        lambda conn_id: flow.submit_ids(
+            conn_id,
+            actor=body["user"]["id"],
+            organization_id=typed(view, ids.ORGANIZATION_ID_BLOCK),
+            root_id=typed(view, ids.ROOT_ID_BLOCK),
+        ),
+        view,
+    )
+
+
+def submit_role(ack, body, view, context) -> None:
+    flow = services_of(context).flow
+    _answer(
+        ack,
+        ids.ROLE_ARN_BLOCK,
+        REQUESTER,
+        lambda conn_id: flow.submit_role(
+            conn_id,
+            actor=body["user"]["id"],
+            role_arn=typed(view, ids.ROLE_ARN_BLOCK),
+            region=typed(view, ids.REGION_BLOCK),
+        ),
+        view,
+    )
+
+
+def submit_reject(ack, body, view, context) -> None:
+    services = services_of(context)
+    user = body["user"]["id"]
+    _answer(
+        ack,
+        ids.REASON_BLOCK,
+        APPROVER,
+        lambda conn_id: services.flow.reject(
+            conn_id, actor=user, is_approver=services.approvers.includes(user), reason=typed(view, ids.REASON_BLOCK)
+        ),
+        view,
+    )
+
+
+def _answer(ack, main_block: str, who: str, submit, view: dict) -> None:
+    conn_id = view_connection_id(view)
+    if not conn_id:
+        ack(response_action="errors", errors={main_block: messages.modal_refusal("not_found", None, who=who)})
+        return
+    try:
+        result: TransitionResult = submit(conn_id)
+    except InvalidInput as error:
+        ack(response_action="errors", errors=error.errors)
+        return
+    if result.ok:
+        ack()
+    elif result.refusal is Refusal.ORG_TAKEN:
+        org = result.holder.org_id if result.holder else typed(view, ids.ORGANIZATION_ID_BLOCK).strip()
+        ack(response_action="errors", errors={main_block: messages.organization_taken(org, result.holder)})
+    else:
+        text = messages.modal_refusal(result.refusal.value, result.connection, who=who)
+        ack(response_action="errors", errors={main_block: text})

@@ -1,0 +1,77 @@
+"""Buttons in a connection's thread: enter the IDs, enter the role ARN, start over, cancel.
+
+Each acks at once; the rest runs after the ack. Modals open first thing
+after the ack (the trigger_id lives 3 s) and only after the connection and
+the clicking user were checked against Redis.
+"""
+
+from __future__ import annotations
+
+from bot.connection.model import State
+from bot.slack import ids
+from bot.slack.app import action_connection_id, after_ack, just_ack, services_of, tell
+from bot.slack.views import messages
+from bot.slack.views.modals import ids_modal, role_modal
+from bot.store.connections import Refusal
+
+
+def register(app) -> None:
+    app.action(ids.ENTER_IDS)(ack=just_ack, lazy=[after_ack(open_ids_modal)])
+    app.action(ids.ENTER_ROLE)(ack=just_ack, lazy=[after_ack(open_role_modal)])
+    app.action(ids.START_OVER)(ack=just_ack, lazy=[after_ack(start_over)])
+    app.action(ids.CANCEL)(ack=just_ack, lazy=[after_ack(cancel)])
+
+
+def _requesters_connection(body, context, respond, states: tuple[State, ...]):
+    """The connection the button names, if the clicker started it and it is at one of `states`."""
+    conn = services_of(context).store.get(action_connection_id(body))
+    if conn is None:
+        tell(respond, messages.NOT_FOUND)
+        return None
+    if body["user"]["id"] != conn.requester:
+        tell(respond, messages.only_requester(conn))
+        return None
+    if conn.state not in states:
+        tell(respond, messages.moved_on(conn))
+        return None
+    return conn
+
+
+def open_ids_modal(body, client, context, respond) -> None:
+    conn = _requesters_connection(body, context, respond, (State.STARTED,))
+    if conn:
+        client.views_open(trigger_id=body["trigger_id"], view=ids_modal(conn.id))
+
+
+def open_role_modal(body, client, context, respond) -> None:
+    conn = _requesters_connection(body, context, respond, (State.AWAITING_STACK, State.VALIDATION_FAILED))
+    if conn:
+        client.views_open(trigger_id=body["trigger_id"], view=role_modal(conn))
+
+
+def cancel(body, client, context, respond) -> None:
+    _cancel(body, context, respond, detail="cancelled from Slack")
+
+
+def start_over(body, client, context, respond) -> None:
+    """Cancel this connection and start a new one in the same channel."""
+    conn = _cancel(body, context, respond, detail="started over")
+    if conn:
+        services_of(context).flow.start(requester=body["user"]["id"], channel=conn.channel)
+
+
+def _cancel(body, context, respond, *, detail: str):
+    services = services_of(context)
+    user = body["user"]["id"]
+    result = services.flow.cancel(
+        action_connection_id(body), actor=user, is_approver=services.approvers.includes(user), detail=detail
+    )
+    if result.ok:
+        return result.connection
+    if result.refusal is Refusal.NOT_FOUND:
+        tell(respond, messages.NOT_FOUND)
+    elif result.refusal is Refusal.NOT_ALLOWED:
+        tell(respond, messages.only_requester(result.connection))
+    else:
+        tell(respond, messages.moved_on(result.connection))
+    return None
