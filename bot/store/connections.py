@@ -1,0 +1,384 @@
+"""Connections in Redis. `ConnectionStore.transition` is the only writer of `state`.
+
+Every write is one Lua script (one round trip, atomic): `create.lua`,
+`transition.lua`, `update.lua`. The rules come from `bot.connection.states`
+and are passed to the script as JSON, so the table lives in one place.
+Any Redis failure surfaces as `bot.store.client.StoreUnavailable`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import redis as redis_py
+
+from bot.connection import states
+from bot.connection.model import FIELDS, Connection, State
+from bot.connection.states import SYSTEM_ACTOR, Event
+from bot.jobs.queue import Job, job_fields
+from bot.store.client import guarded
+
+CONN_PREFIX = "ce:conn:"
+ORG_PREFIX = "ce:org:"
+CONNECTIONS_KEY = "ce:connections"
+EXPIRY_KEY = "ce:expiry"
+AUDIT_KEY = "ce:audit"
+AUDIT_MAXLEN = 100_000
+START_EVENT = "start"
+
+CONNECTION_ID = re.compile(r"[0-9a-f]{16}")
+
+# Written by the store itself, never through `fields`.
+_MANAGED = frozenset({"id", "state", "created_at", "requester", "updated_at", "expires_at"})
+TRANSITION_FIELDS = FIELDS - _MANAGED  # org_id only with an event that claims the organization
+UPDATE_FIELDS = FIELDS - _MANAGED - {"org_id", "account_count"}
+
+
+def conn_key(conn_id: str) -> str:
+    return CONN_PREFIX + conn_id
+
+
+def accounts_key(conn_id: str) -> str:
+    return f"{CONN_PREFIX}{conn_id}:accounts"
+
+
+def org_key(org_id: str) -> str:
+    return ORG_PREFIX + org_id
+
+
+def new_connection_id() -> str:
+    """16 lowercase hex characters from the OS's secure random source."""
+    return secrets.token_hex(8)
+
+
+def is_connection_id(value: Any) -> bool:
+    """The check applied to every connection ID arriving in a Slack payload."""
+    return isinstance(value, str) and CONNECTION_ID.fullmatch(value) is not None
+
+
+class Refusal(StrEnum):
+    NOT_FOUND = "not_found"
+    WRONG_STATE = "wrong_state"
+    NOT_ALLOWED = "not_allowed"
+    ORG_TAKEN = "org_taken"
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    ok: bool
+    connection: Connection | None  # after the transition when ok; as it stands otherwise (None when not found)
+    refusal: Refusal | None = None
+    holder: Connection | None = None  # ORG_TAKEN: the connection that holds the organization
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: str
+    conn: str
+    org: str
+    actor: str
+    event: str
+    from_state: str
+    to_state: str
+    at: float
+    detail: str
+
+
+def _script(name: str) -> str:
+    return (Path(__file__).with_name(name)).read_text()
+
+
+@lru_cache(maxsize=None)
+def _event_rules(event: Event) -> dict[str, list]:
+    """The event's rules for transition.lua: {from_state: [to_state, role, keeps_expiry, releases_org]}."""
+    return {
+        source.value: [rule.to.value, rule.role.value, states.keeps_expiry(rule.to), states.releases_organization(rule.to)]
+        for source, rule in states.sources(event).items()
+    }
+
+
+@lru_cache(maxsize=1)
+def _final_states() -> dict[str, bool]:
+    return {s.value: True for s in State if states.releases_organization(s)}
+
+
+def _as_text(name: str, value: Any) -> str:
+    if value is None:
+        raise ValueError(f"field {name!r} has no value")
+    if isinstance(value, bool):
+        raise TypeError(f"field {name!r}: a bool is not a Redis value")
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, (str, int)):
+        return str(value)
+    raise TypeError(f"field {name!r}: {type(value).__name__} is not a Redis value")
+
+
+def _flat(mapping: Mapping[str, str]) -> list[str]:
+    out: list[str] = []
+    for key, value in mapping.items():
+        out += [key, value]
+    return out
+
+
+def _as_dict(flat: Sequence[str] | None) -> dict[str, str]:
+    if not flat:
+        return {}
+    return dict(zip(flat[::2], flat[1::2]))
+
+
+def _connection(flat: Sequence[str] | None) -> Connection | None:
+    data = _as_dict(flat)
+    return Connection.from_hash(data) if data else None
+
+
+class ConnectionStore:
+    def __init__(self, redis: redis_py.Redis, *, clock: Callable[[], float] = time.time):
+        self.redis = redis
+        self.clock = clock
+        self._create = redis.register_script(_script("create.lua"))
+        self._transition = redis.register_script(_script("transition.lua"))
+        self._update = redis.register_script(_script("update.lua"))
+        self._holder = redis.register_script(_script("holder.lua"))
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    @guarded
+    def create(self, *, requester: str, channel: str, ttl: float, job: Job | None = None) -> Connection:
+        """A new connection in state started, expiring in `ttl` seconds; with an optional job (whose
+        conn_id, when empty, becomes the new ID), all in one atomic round trip."""
+        if not requester or not channel:
+            raise ValueError("a connection needs a requester and a channel")
+        for _ in range(5):
+            now = float(self.clock())
+            conn = Connection(
+                id=new_connection_id(),
+                state=State.STARTED,
+                requester=requester,
+                channel=channel,
+                created_at=now,
+                updated_at=now,
+                expires_at=now + ttl,
+            )
+            keys = [conn_key(conn.id), CONNECTIONS_KEY, EXPIRY_KEY, AUDIT_KEY]
+            request: dict[str, Any] = {
+                "id": conn.id,
+                "hash": _flat(conn.to_hash()),
+                "created_at": repr(conn.created_at),
+                "expires_at": repr(conn.expires_at),
+                "audit": _flat(self._audit_fields(conn.id, "", requester, START_EVENT, "", State.STARTED, now, "")),
+                "audit_maxlen": str(AUDIT_MAXLEN),
+            }
+            if job is not None:
+                job = self._job_for(job, conn.id)
+                keys.append(job.stream)
+                request["job"] = _flat(job_fields(job))
+            if self._create(keys=keys, args=[json.dumps(request)]) == 1:
+                return conn
+            if job is not None and job.conn_id == conn.id:
+                job = replace(job, conn_id="")  # it was filled in for the ID that turned out taken
+        raise RuntimeError("could not find a free connection ID")  # 5 collisions of 64 random bits: not happening
+
+    @guarded
+    def transition(
+        self,
+        conn_id: str,
+        event: Event,
+        *,
+        actor: str,
+        actor_is_approver: bool = False,
+        allow_self_approval: bool = False,
+        fields: Mapping[str, str] | None = None,
+        ttl: float | None = None,
+        accounts: Sequence[Mapping[str, str]] | None = None,
+        job: Job | None = None,
+        detail: str = "",
+    ) -> TransitionResult:
+        """Apply `event` to the connection atomically (see transition.lua), or refuse and change nothing.
+
+        - `fields`: other fields to set (names from model.FIELDS; `org_id` only, and required, with an
+          event that claims the organization). approve/reject default decided_by=actor, decided_at=now.
+        - `ttl`: when the new state is open, expires_at = now + ttl. Without it an open connection keeps
+          its expires_at; a connected or final one gets expires_at 0 and leaves ce:expiry.
+        - `accounts`: when given, replaces the member accounts (each a mapping with at least "id") and
+          sets account_count.
+        - `job`: enqueued iff the transition happens (conn_id filled in when empty).
+        """
+        event = Event(event)
+        if not actor:
+            raise ValueError("a transition needs an actor")
+        claims = states.claims_organization(event)
+        values = self._check_fields(fields or {}, TRANSITION_FIELDS, what="transition")
+        if "org_id" in values and not claims:
+            raise ValueError(f"{event.value} cannot change org_id (only an event that claims the organization)")
+        if claims and not values.get("org_id"):
+            raise ValueError(f"{event.value} claims an organization: fields must include org_id")
+        if not is_connection_id(conn_id):
+            return TransitionResult(False, None, Refusal.NOT_FOUND)
+
+        now = float(self.clock())
+        if event in (Event.APPROVE, Event.REJECT):
+            values.setdefault("decided_by", actor)
+            values.setdefault("decided_at", repr(now))
+        if accounts is not None and "account_count" in values:
+            raise ValueError("account_count is set from accounts; pass one or the other")
+
+        keys = [conn_key(conn_id), accounts_key(conn_id), EXPIRY_KEY, AUDIT_KEY]
+        request: dict[str, Any] = {
+            "id": conn_id,
+            "event": event.value,
+            "actor": actor,
+            "system_actor": SYSTEM_ACTOR,
+            "actor_is_approver": bool(actor_is_approver),
+            "allow_self_approval": bool(allow_self_approval),
+            "now": repr(now),
+            "detail": str(detail),
+            "rules": _event_rules(event),
+            "fields": _flat(values),
+            "claims_org": claims,
+            "org_id": values.get("org_id", ""),
+            "expires_at": repr(now + float(ttl)) if ttl is not None else "",
+            "accounts": self._account_pairs(accounts) if accounts is not None else False,
+            "org_prefix": ORG_PREFIX,
+            "conn_prefix": CONN_PREFIX,
+            "final": _final_states(),
+            "audit_maxlen": str(AUDIT_MAXLEN),
+        }
+        if job is not None:
+            job = self._job_for(job, conn_id)
+            keys.append(job.stream)
+            request["job"] = _flat(job_fields(job))
+
+        status, conn_flat, holder_flat = self._transition(keys=keys, args=[json.dumps(request)])
+        connection = _connection(conn_flat)
+        if status == "ok":
+            return TransitionResult(True, connection)
+        return TransitionResult(False, connection, Refusal(status), _connection(holder_flat))
+
+    @guarded
+    def update(self, conn_id: str, **fields: str) -> Connection | None:
+        """Set bookkeeping fields (parent_ts, checklist_ts, approval_channel, approval_ts, status …) of an
+        existing connection; never state, org_id or the fields transitions manage. None when not found."""
+        values = self._check_fields(fields, UPDATE_FIELDS, what="update")
+        if not values:
+            raise ValueError("update needs at least one field")
+        if not is_connection_id(conn_id):
+            return None
+        return _connection(self._update(keys=[conn_key(conn_id)], args=_flat(values)))
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    @guarded
+    def get(self, conn_id: str) -> Connection | None:
+        if not is_connection_id(conn_id):
+            return None
+        data = self.redis.hgetall(conn_key(conn_id))
+        return Connection.from_hash(data) if data else None
+
+    @guarded
+    def holder(self, org_id: str) -> Connection | None:
+        """The connection holding the organization (open or connected), if any."""
+        if not org_id:
+            return None
+        return _connection(self._holder(keys=[org_key(org_id)], args=[CONN_PREFIX]))
+
+    @guarded
+    def accounts(self, conn_id: str) -> list[dict[str, str]]:
+        """The connection's member accounts, ordered by account ID."""
+        if not is_connection_id(conn_id):
+            return []
+        data = self.redis.hgetall(accounts_key(conn_id))
+        return [json.loads(data[account_id]) for account_id in sorted(data)]
+
+    @guarded
+    def history(self, conn_id: str) -> list[AuditEntry]:
+        """The connection's audit entries, oldest first (scans ce:audit, at most AUDIT_MAXLEN entries)."""
+        if not is_connection_id(conn_id):
+            return []
+        found: list[AuditEntry] = []
+        start, batch_size = "-", 1000
+        while True:
+            batch = self.redis.xrange(AUDIT_KEY, min=start, max="+", count=batch_size)
+            for entry_id, entry in batch:
+                if entry.get("conn") == conn_id:
+                    found.append(
+                        AuditEntry(
+                            id=entry_id,
+                            conn=conn_id,
+                            org=entry.get("org", ""),
+                            actor=entry.get("actor", ""),
+                            event=entry.get("event", ""),
+                            from_state=entry.get("from", ""),
+                            to_state=entry.get("to", ""),
+                            at=float(entry.get("at") or 0),
+                            detail=entry.get("detail", ""),
+                        )
+                    )
+            if len(batch) < batch_size:
+                return found
+            start = "(" + batch[-1][0]
+
+    @guarded
+    def due_to_expire(self, now: float | None = None, limit: int = 100) -> list[str]:
+        """IDs of open connections whose expires_at has passed (to be sent Event.EXPIRE by the system)."""
+        now = float(self.clock()) if now is None else now
+        return self.redis.zrangebyscore(EXPIRY_KEY, "-inf", now, start=0, num=limit)
+
+    def ping(self) -> bool:
+        """True when Redis answers (never raises)."""
+        try:
+            return bool(self.redis.ping())
+        except (redis_py.RedisError, OSError):
+            return False
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_fields(fields: Mapping[str, Any], allowed: frozenset[str], *, what: str) -> dict[str, str]:
+        unknown = sorted(set(fields) - allowed)
+        if unknown:
+            raise ValueError(f"{what} cannot set {', '.join(unknown)}")
+        return {name: _as_text(name, value) for name, value in fields.items()}
+
+    @staticmethod
+    def _account_pairs(accounts: Sequence[Mapping[str, str]]) -> list[str]:
+        pairs: dict[str, str] = {}
+        for account in accounts:
+            account_id = account.get("id") if isinstance(account, Mapping) else None
+            if not isinstance(account_id, str) or not account_id:
+                raise ValueError("every account needs an 'id'")
+            pairs[account_id] = json.dumps(dict(account), sort_keys=True)
+        return _flat(pairs)
+
+    @staticmethod
+    def _job_for(job: Job, conn_id: str) -> Job:
+        if not job.conn_id:
+            return replace(job, conn_id=conn_id)
+        if job.conn_id != conn_id:
+            raise ValueError(f"job for connection {job.conn_id} attached to {conn_id}")
+        return job
+
+    @staticmethod
+    def _audit_fields(
+        conn_id: str, org: str, actor: str, event: str, from_state: str, to_state: str, at: float, detail: str
+    ) -> dict[str, str]:
+        return {
+            "conn": conn_id,
+            "org": org,
+            "actor": actor,
+            "event": event,
+            "from": from_state,
+            "to": str(to_state),
+            "at": repr(at),
+            "detail": detail,
+        }

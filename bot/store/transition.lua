@@ -1,0 +1,136 @@
+-- The only writer of a connection's state: one atomic step, one round trip.
+-- Called by bot.store.connections.ConnectionStore.transition, which checks the
+-- arguments and passes the event's rules (from bot.connection.states) as JSON.
+--
+-- KEYS[1] ce:conn:{id}            the connection hash
+-- KEYS[2] ce:conn:{id}:accounts   member accounts (account ID -> JSON)
+-- KEYS[3] ce:expiry               open connections by expires_at
+-- KEYS[4] ce:audit                the audit stream
+-- KEYS[5] ce:jobs:{queue}         only when a job is to be enqueued
+-- ARGV[1] JSON request, every value a string unless noted:
+--   id, event, actor, system_actor, now, detail,
+--   actor_is_approver (bool), allow_self_approval (bool),
+--   rules: {from_state: [to_state, role, keeps_expiry (bool), releases_org (bool)]},
+--   fields: [name, value, ...]            already checked against model.FIELDS
+--   claims_org (bool), org_id             the organization the event claims
+--   expires_at: "" (no ttl given) or now + ttl
+--   accounts: false (leave as is) or [account_id, json, ...]
+--   job: [field, value, ...]              with KEYS[5]
+--   org_prefix, conn_prefix, final: {state: true}, audit_maxlen
+-- Returns {status, connection hash (flat), holder hash (flat, org_taken only)}
+-- where status is ok | not_found | wrong_state | not_allowed | org_taken.
+-- Every refusal returns before the first write: a refusal changes nothing.
+
+local req = cjson.decode(ARGV[1])
+local conn_key = KEYS[1]
+local none = {}
+
+local function field_of(flat, name)
+  for i = 1, #flat, 2 do
+    if flat[i] == name then return flat[i + 1] end
+  end
+  return nil
+end
+
+local function hset_chunked(key, flat)
+  local chunk = 400 -- pairs per HSET: unpack has a stack limit
+  for i = 1, #flat, 2 * chunk do
+    local last = math.min(i + 2 * chunk - 1, #flat)
+    redis.call('HSET', key, unpack(flat, i, last))
+  end
+end
+
+-- 1. the connection
+local current = redis.call('HMGET', conn_key, 'state', 'requester')
+local state, requester = current[1], current[2]
+if not state then
+  return {'not_found', none, none}
+end
+
+-- 2. the rule for (state, event)
+local rule = req.rules[state]
+if rule == nil then
+  return {'wrong_state', redis.call('HGETALL', conn_key), none}
+end
+local to_state, role, keeps_expiry, releases_org = rule[1], rule[2], rule[3], rule[4]
+
+-- 3. who may do it
+local actor = req.actor
+local is_requester = actor == requester
+local allowed = false
+if role == 'requester' then
+  allowed = is_requester
+elseif role == 'approver' then
+  allowed = req.actor_is_approver and (req.allow_self_approval or not is_requester)
+elseif role == 'requester_or_approver' then
+  allowed = is_requester or req.actor_is_approver
+elseif role == 'system' then
+  allowed = actor == req.system_actor
+end
+if not allowed then
+  return {'not_allowed', redis.call('HGETALL', conn_key), none}
+end
+
+-- 4. the organization: free, held by this connection, or held by a connection that is over
+local claim_key = nil
+if req.claims_org then
+  claim_key = req.org_prefix .. req.org_id
+  local holder_id = redis.call('GET', claim_key)
+  if holder_id and holder_id ~= req.id then
+    local holder = redis.call('HGETALL', req.conn_prefix .. holder_id)
+    local holder_state = field_of(holder, 'state')
+    if holder_state and not req.final[holder_state] then
+      return {'org_taken', redis.call('HGETALL', conn_key), holder}
+    end
+    -- a stale claim (holder gone or final): taken over below
+  end
+end
+
+-- 5. the writes
+if claim_key then
+  redis.call('SET', claim_key, req.id)
+end
+
+local sets = {'state', to_state, 'updated_at', req.now}
+for i = 1, #req.fields do
+  sets[#sets + 1] = req.fields[i]
+end
+
+if keeps_expiry then
+  if req.expires_at ~= '' then
+    sets[#sets + 1] = 'expires_at'
+    sets[#sets + 1] = req.expires_at
+    redis.call('ZADD', KEYS[3], req.expires_at, req.id)
+  end
+else
+  sets[#sets + 1] = 'expires_at'
+  sets[#sets + 1] = '0'
+  redis.call('ZREM', KEYS[3], req.id)
+end
+
+if type(req.accounts) == 'table' then
+  redis.call('DEL', KEYS[2])
+  hset_chunked(KEYS[2], req.accounts)
+  sets[#sets + 1] = 'account_count'
+  sets[#sets + 1] = tostring(math.floor(#req.accounts / 2))
+end
+
+redis.call('HSET', conn_key, unpack(sets))
+
+local org = redis.call('HGET', conn_key, 'org_id') or ''
+if releases_org and org ~= '' then
+  local org_key = req.org_prefix .. org
+  if redis.call('GET', org_key) == req.id then
+    redis.call('DEL', org_key)
+  end
+end
+
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', req.audit_maxlen, '*',
+  'conn', req.id, 'org', org, 'actor', actor, 'event', req.event,
+  'from', state, 'to', to_state, 'at', req.now, 'detail', req.detail)
+
+if KEYS[5] then
+  redis.call('XADD', KEYS[5], '*', unpack(req.job))
+end
+
+return {'ok', redis.call('HGETALL', conn_key), none}
