@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import pytest
+from store_testkit import Clock
+
+from bot.store.client import connect
+from bot.store.connections import ConnectionStore
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def client(redis_url):
+    c = connect(redis_url)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def store(client, clock):
+    return ConnectionStore(client, clock=clock)

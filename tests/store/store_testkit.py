@@ -1,0 +1,93 @@
+"""Helpers for the store tests: a controllable clock, a full dump of ce:* keys, connections in any state."""
+
+from __future__ import annotations
+
+import itertools
+
+from bot.connection.model import State
+from bot.connection.states import SYSTEM_ACTOR, Event
+from bot.store.connections import ConnectionStore
+
+REQUESTER = "UREQUESTER"
+APPROVER = "UAPPROVER"
+OTHER = "UOTHER"
+TTL = 3600.0
+
+_orgs = itertools.count(1)
+
+
+def new_org() -> str:
+    return f"o-test{next(_orgs):08d}"
+
+
+class Clock:
+    def __init__(self, now: float = 1_700_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> float:
+        self.now += seconds
+        return self.now
+
+
+def dump(redis) -> dict:
+    """Every ce:* key with its full content, for before/after comparisons."""
+    out = {}
+    for key in sorted(redis.scan_iter("ce:*")):
+        kind = redis.type(key)
+        if kind == "hash":
+            value = redis.hgetall(key)
+        elif kind == "string":
+            value = redis.get(key)
+        elif kind == "zset":
+            value = redis.zrange(key, 0, -1, withscores=True)
+        elif kind == "stream":
+            value = redis.xrange(key)
+        else:
+            value = kind
+        out[key] = (kind, value, redis.ttl(key))
+    return out
+
+
+# The path to each state from started: (event, actor, actor_is_approver)
+_STEPS = {
+    State.STARTED: [],
+    State.AWAITING_STACK: [Event.SUBMIT_IDS],
+    State.VALIDATING: [Event.SUBMIT_IDS, Event.SUBMIT_ROLE],
+    State.VALIDATION_FAILED: [Event.SUBMIT_IDS, Event.SUBMIT_ROLE, Event.VALIDATION_FAILED],
+    State.PENDING_APPROVAL: [Event.SUBMIT_IDS, Event.SUBMIT_ROLE, Event.VALIDATION_PASSED],
+    State.CONNECTED: [Event.SUBMIT_IDS, Event.SUBMIT_ROLE, Event.VALIDATION_PASSED, Event.APPROVE],
+    State.REJECTED: [Event.SUBMIT_IDS, Event.SUBMIT_ROLE, Event.VALIDATION_PASSED, Event.REJECT],
+    State.CANCELLED: [Event.SUBMIT_IDS, Event.CANCEL],
+    State.EXPIRED: [Event.SUBMIT_IDS, Event.EXPIRE],
+    State.DISCONNECTED: [Event.SUBMIT_IDS, Event.SUBMIT_ROLE, Event.VALIDATION_PASSED, Event.APPROVE, Event.DISCONNECT],
+}
+
+
+def actor_for(event: Event, requester: str = REQUESTER) -> dict:
+    """Keyword arguments naming an actor allowed to cause the event."""
+    if event in (Event.SUBMIT_IDS, Event.SUBMIT_ROLE, Event.CANCEL):
+        return {"actor": requester}
+    if event in (Event.APPROVE, Event.REJECT, Event.DISCONNECT):
+        return {"actor": APPROVER, "actor_is_approver": True}
+    return {"actor": SYSTEM_ACTOR}
+
+
+def fields_for(event: Event, org: str | None = None) -> dict | None:
+    if event is Event.SUBMIT_IDS:
+        return {"org_id": org or new_org(), "root_id": "r-ab12"}
+    if event is Event.SUBMIT_ROLE:
+        return {"role_arn": "arn:aws:iam::123456789012:role/CloudEntitlementsReadOnly"}
+    return None
+
+
+def connection_in(store: ConnectionStore, state: State, *, org: str | None = None, requester: str = REQUESTER):
+    conn = store.create(requester=requester, channel="CCHANNEL", ttl=TTL)
+    for event in _STEPS[state]:
+        result = store.transition(conn.id, event, fields=fields_for(event, org), ttl=TTL, **actor_for(event, requester))
+        assert result.ok, (state, event, result)
+        conn = result.connection
+    assert conn.state is state
+    return conn
