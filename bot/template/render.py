@@ -82,7 +82,7 @@ _CfnLoader.add_multi_constructor("!", _construct_cfn_tag)
 
 def load_template(text: str) -> dict[str, Any]:
     """Parse a CloudFormation YAML template; short-form tags become long form."""
-    document = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    document = yaml.load(text, Loader=_CfnLoader)  # a SafeLoader subclass
     if not isinstance(document, dict):
         raise ValueError("not a CloudFormation template: the document is not a mapping")
     return document
@@ -123,9 +123,7 @@ def _check_account_id(value: object) -> str:
 
 
 def _check_external_id(value: object) -> str:
-    return _require(
-        value, EXTERNAL_ID_PATTERN, "ExternalId", "2 to 1224 characters of letters, digits, _+=,.@:/-"
-    )
+    return _require(value, EXTERNAL_ID_PATTERN, "ExternalId", "2 to 1224 characters of letters, digits, _+=,.@:/-")
 
 
 def _check_root_id(value: object) -> str:
@@ -177,7 +175,8 @@ def _set_parameter_default(text: str, name: str, value: str) -> str:
         (
             i
             for i in range(section + 1, section_end)
-            if _is_content(lines[i]) and lines[i].strip() == f"{name}:"
+            if _is_content(lines[i])
+            and lines[i].strip() == f"{name}:"
             and _indent_of(lines[i]) == _indent_of(lines[section + 1])
         ),
         None,
@@ -186,11 +185,7 @@ def _set_parameter_default(text: str, name: str, value: str) -> str:
         raise RuntimeError(f"management template has no parameter {name!r}")
     header_indent = _indent_of(lines[header])
     block_end = next(
-        (
-            i
-            for i in range(header + 1, section_end)
-            if _is_content(lines[i]) and _indent_of(lines[i]) <= header_indent
-        ),
+        (i for i in range(header + 1, section_end) if _is_content(lines[i]) and _indent_of(lines[i]) <= header_indent),
         section_end,
     )
     body = [i for i in range(header + 1, block_end) if _is_content(lines[i])]
@@ -334,15 +329,19 @@ def cleanup_steps(
     _check_stack_name(stack_name)
     return [
         (
-            "Delete the StackSet's stack instances: removes the role from every member "
-            "account. Wait until this operation has succeeded (CloudFormation → StackSets "
-            f"→ {stack_set_name} → Operations) before the next step.",
-            "aws cloudformation delete-stack-instances"
-            f" --stack-set-name {stack_set_name}"
-            f" --deployment-targets OrganizationalUnitIds={root_id}"
-            f" --regions {region}"
-            " --operation-preferences MaxConcurrentPercentage=100,FailureTolerancePercentage=100"
-            f" --no-retain-stacks --region {region}",
+            (
+                "Delete the StackSet's stack instances: removes the role from every member "
+                "account. Wait until this operation has succeeded (CloudFormation → StackSets "
+                f"→ {stack_set_name} → Operations) before the next step."
+            ),
+            (
+                "aws cloudformation delete-stack-instances"
+                f" --stack-set-name {stack_set_name}"
+                f" --deployment-targets OrganizationalUnitIds={root_id}"
+                f" --regions {region}"
+                " --operation-preferences MaxConcurrentPercentage=100,FailureTolerancePercentage=100"
+                f" --no-retain-stacks --region {region}"
+            ),
         ),
         (
             "Delete the StackSet.",
