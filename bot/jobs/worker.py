@@ -181,6 +181,8 @@ class Worker:
             self._cleanup_consumers()
             cursor, entries = self._autoclaim(self._claim_cursor)
             self._claim_cursor = cursor
+            if any(i is None for i, _ in entries):
+                self._drop_deleted()
             entries = [(i, f) for i, f in entries if i is not None]
             if not entries:
                 if cursor == "0-0":  # a full pass found nothing: wait before the next pass
@@ -205,6 +207,20 @@ class Worker:
         next_cursor = response[0] if response else "0-0"
         entries = response[1] if len(response) > 1 else []
         return next_cursor, entries
+
+    def _drop_deleted(self) -> None:
+        """Acknowledge entries we claimed that were deleted from the stream before anyone ran them
+        (Redis 6.2 keeps them pending and XAUTOCLAIM returns them as nil, forever otherwise)."""
+        rows = self.redis.xpending_range(
+            self.queue.key, self.queue.group, min="-", max="+", count=100, consumername=self.consumer
+        )
+        with self._inflight_lock:
+            running = set(self._inflight)
+        for row in rows:
+            entry_id = row["message_id"]
+            if entry_id not in running and not self.redis.xrange(self.queue.key, min=entry_id, max=entry_id, count=1):
+                self.redis.xack(self.queue.key, self.queue.group, entry_id)
+                log.warning("job %s on queue %s was deleted before it ran; dropped", entry_id, self.name)
 
     def _delivery_count(self, entry_id: str) -> int:
         rows = self.redis.xpending_range(self.queue.key, self.queue.group, min=entry_id, max=entry_id, count=1)

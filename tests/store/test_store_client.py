@@ -49,7 +49,7 @@ def test_store_unavailable_fast_when_down(down_url, call):
     started = time.monotonic()
     with pytest.raises(StoreUnavailable):
         CALLS[call](store)
-    assert time.monotonic() - started < 1.0  # refused: no waiting at all
+    assert time.monotonic() - started < 2.0  # refused: no waiting for timeouts
 
 
 def test_queue_and_ping_when_down(down_url):
