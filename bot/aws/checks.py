@@ -342,13 +342,17 @@ class Check:
     needs: tuple[str, ...] = ()  # keys of the checks it depends on
 
 
+# key, title (the checklist line), noun ("not run: <noun> failed"), function, needs
 CHECKS: tuple[Check, ...] = (
     Check("assume_role", "Assume the role with the ExternalId", "assume role", assume_role),
     Check("organization", "Organization ID matches", "organization", organization, ("assume_role",)),
-    Check("management_account", "Role is in the management account", "management account", management_account, ("organization",)),
+    Check("management_account", "Role is in the management account", "management account", management_account,
+          ("organization",)),
     Check("root", "Root ID matches", "root", root, ("management_account",)),
-    Check("trusted_access", "Trusted access for StackSets is enabled", "trusted access", trusted_access, ("management_account",)),
+    Check("trusted_access", "Trusted access for StackSets is enabled", "trusted access", trusted_access,
+          ("management_account",)),
     Check("stack_set", "Member StackSet exists", "StackSet", stack_set, ("management_account",)),
-    Check("stack_instances", "Member role reached every account", "StackSet instances", stack_instances, ("stack_set",)),
+    Check("stack_instances", "Member role reached every account", "StackSet instances", stack_instances,
+          ("stack_set",)),
     Check("member_accounts", "Member accounts listed", "member accounts", member_accounts, ("management_account",)),
 )

@@ -8,6 +8,7 @@ a `botocore.stub.Stubber` attached, which gives true 403s and throttling.
 
 from __future__ import annotations
 
+import threading
 from typing import Callable
 
 import boto3
@@ -62,15 +63,20 @@ class AwsAccess:
         self._base = base_session
         self._config = config
         self._factory = client_factory or self._default_client
+        # boto3 sessions are not thread-safe; clients are. One AwsAccess may be
+        # shared by the worker threads, so making clients is serialised.
+        self._lock = threading.RLock()
 
     @property
     def base_session(self) -> boto3.Session:
-        if self._base is None:
-            self._base = boto3.Session()
-        return self._base
+        with self._lock:
+            if self._base is None:
+                self._base = boto3.Session()
+            return self._base
 
     def _default_client(self, session: boto3.Session, service_name: str, region: str | None) -> BaseClient:
-        return session.client(service_name, region_name=region, config=self._config)
+        with self._lock:
+            return session.client(service_name, region_name=region, config=self._config)
 
     def client(self, session: boto3.Session | None, service_name: str, region: str | None = None) -> BaseClient:
         """A client for `service_name` in `region` (the session's own region when None)."""
@@ -103,7 +109,8 @@ class AwsAccess:
         # Share the base session's data loader: a fresh botocore session would
         # re-read botocore's endpoint and service JSON files (~0.3 s) each time.
         core = botocore.session.Session()
-        core.register_component("data_loader", self.base_session._session.get_component("data_loader"))
+        with self._lock:
+            core.register_component("data_loader", self.base_session._session.get_component("data_loader"))
         return boto3.Session(
             botocore_session=core,
             aws_access_key_id=credentials["AccessKeyId"],
