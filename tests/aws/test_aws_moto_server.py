@@ -1,0 +1,72 @@
+"""The whole validation against an in-process moto server named by AWS_ENDPOINT_URL,
+as the playground and the end-to-end tests run it (no mock_aws here: entering it
+would wipe the server's state)."""
+
+from __future__ import annotations
+
+import logging
+import urllib.request
+
+import pytest
+from aws_testkit import EXTERNAL_ID, REGION, STACK_SET, TRUSTED_ACCOUNT, FakeClock, new_session
+
+from bot.aws.session import AwsAccess
+from bot.aws.validation import CheckStatus, ValidationRequest, validate_connection
+from bot.playground.sandbox_org import (
+    create_management_role,
+    create_sandbox_organization,
+    deploy_member_stack_set,
+    enforce_trust_policies,
+    member_template,
+)
+
+
+@pytest.fixture(scope="module")
+def moto_server():
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def endpoint(moto_server, monkeypatch):
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")).close()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    return moto_server
+
+
+def test_validation_against_a_moto_server(endpoint):
+    session = new_session()
+    sandbox = create_sandbox_organization(member_accounts=2, session=session)
+    again = create_sandbox_organization(member_accounts=3, session=session)  # reuses the organization
+    assert again.org_id == sandbox.org_id and again.accounts[:2] == sandbox.accounts
+    assert [name for _, name in again.accounts] == ["Production", "Staging", "Development"]
+
+    role_arn = create_management_role(external_id=EXTERNAL_ID, trusted_account_id=TRUSTED_ACCOUNT, session=session)
+    deploy_member_stack_set(
+        root_id=sandbox.root_id,
+        region=REGION,
+        template_body=member_template(external_id=EXTERNAL_ID, trusted_account_id=TRUSTED_ACCOUNT),
+        name=STACK_SET,
+        session=session,
+    )
+    request = ValidationRequest(sandbox.org_id, sandbox.root_id, role_arn, EXTERNAL_ID, REGION, STACK_SET)
+    clock = FakeClock()
+
+    with enforce_trust_policies():
+        good = validate_connection(request, aws=AwsAccess(new_session()), sleep=clock.sleep, clock=clock.clock)
+        assert good.passed, good.checks
+        assert len(good.accounts) == 4
+
+        wrong = ValidationRequest(sandbox.org_id, sandbox.root_id, role_arn, "ce-another-one", REGION, STACK_SET)
+        denied = validate_connection(
+            wrong, aws=AwsAccess(new_session()), sleep=clock.sleep, clock=clock.clock, assume_timeout=5
+        )
+    assume = denied.checks[0]
+    assert assume.status is CheckStatus.FAILED
+    assert "the ExternalId differs" in assume.found
