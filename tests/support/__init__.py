@@ -1,0 +1,1 @@
+"""Test support shared by the test suites: Slack's side of the conversation (`slack_requests`)."""
