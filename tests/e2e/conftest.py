@@ -1,0 +1,122 @@
+"""End-to-end fixtures: the real bot over HTTP, a Slack Web API stand-in, a moto server, a real Redis.
+
+The bot runs in this process under uvicorn on a free port, configured only
+through its environment, exactly as `ce-bot serve` is; requests reach it
+signed, as Slack sends them; AWS is a moto server reached through
+AWS_ENDPOINT_URL with trust policies and ExternalIds enforced.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import pytest
+import uvicorn
+
+from bot import config as configuration
+from bot.playground.sandbox_org import create_sandbox_organization, enforce_trust_policies
+from bot.playground.slack_standin import SlackStandIn
+from bot.runtime import Runtime
+from bot.server import create_http_app
+from tests.support.slack_requests import SlackClientSim
+
+SIGNING_SECRET = "e2e-signing-secret"
+BOT_TOKEN = "xoxb-e2e-token"
+TRUSTED_ACCOUNT = "111122223333"
+REQUESTER, APPROVER, SECOND_APPROVER, BYSTANDER = "U0REQ", "U0APP", "U0APP2", "U0BYS"
+CHANNEL = "C0CE"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RunningBot:
+    url: str
+    runtime: Runtime
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def start_bot(env: dict[str, str]) -> RunningBot:
+    config = configuration.load("serve", environ=env)
+    runtime = Runtime(config)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_http_app(runtime), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the bot did not start")
+        time.sleep(0.02)
+    return RunningBot(f"http://127.0.0.1:{port}", runtime, server, thread)
+
+
+@pytest.fixture
+def standin():
+    with SlackStandIn(bot_token=BOT_TOKEN) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(moto_server, monkeypatch):
+    """A fresh AWS Organization (management account, members, trusted access) in the moto server."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")).read()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    with enforce_trust_policies():
+        yield create_sandbox_organization(member_accounts=3)
+
+
+@pytest.fixture
+def bot_env(redis_url, standin, sandbox, tmp_path):
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": standin.api_url,
+        "REDIS_URL": redis_url,
+        "CE_TRUSTED_ACCOUNT_ID": TRUSTED_ACCOUNT,
+        "CE_APPROVERS": f"{APPROVER},{SECOND_APPROVER}",
+        "CE_ASSUME_ROLE_TIMEOUT": "2",
+        "CE_DATA_DIR": str(tmp_path / "data"),
+        "AWS_REGION": "us-east-1",
+    }
+
+
+@pytest.fixture
+def bot(bot_env):
+    running = start_bot(bot_env)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def slack(bot, standin):
+    return SlackClientSim(bot.url, SIGNING_SECRET, standin)
