@@ -13,13 +13,18 @@ def register(app) -> None:
     app.command("/ce")(ce_command)
 
 
+def reply(ack, text: str) -> None:
+    """An ephemeral answer, as JSON, so only the person who typed the command sees it."""
+    ack(text=text, response_type="ephemeral")
+
+
 def ce_command(ack, command, context) -> None:
     line = parse_command(command.get("text"))
     if line.verb in ("", "help"):
-        ack(text=messages.usage())
+        reply(ack, messages.usage())
     elif line.verb == "connect":
         if [a.lower() for a in line.args] != [CONNECT_TARGET]:
-            ack(text=f"To connect an AWS Organization, type `/ce connect {CONNECT_TARGET}`.")
+            reply(ack, f"To connect an AWS Organization, type `/ce connect {CONNECT_TARGET}`.")
             return
         services_of(context).flow.start(
             requester=command["user_id"],
@@ -28,4 +33,4 @@ def ce_command(ack, command, context) -> None:
         )
         ack()  # the parent message and its thread follow in a moment
     else:
-        ack(text=messages.usage(unknown=line.text))
+        reply(ack, messages.usage(unknown=line.text))

@@ -61,9 +61,9 @@ class Journey:
     # -- steps ------------------------------------------------------------------
 
     def start(self) -> dict:
+        before = {m["ts"] for m in self.standin.messages(self.channel)}
         response = self.slack.command(self.user, "connect aws-org", channel_id=self.channel)
         assert response.status == 200, response.text
-        before = {m["ts"] for m in self.standin.messages(self.channel)}
 
         def new_parent(_):
             return next(

@@ -59,7 +59,7 @@ def test_from_slash_command_to_connected(slack, standin, sandbox, redis_url):
         lambda s: (m := s.message(CHANNEL, request["ts"])) and not has_button(m, ids.APPROVE) and m, 10, "not decided"
     )
     assert f"Approved by <@{APPROVER}>" in text_of(decided)
-    journey.wait_reply(lambda m: "is connected" in text_of(m), "the connected notice")
+    journey.wait_reply(lambda m: "is connected* and active" in text_of(m), "the connected notice")
     journey.wait_parent("Connected")
 
     conn = connection_of(redis_url, sandbox.org_id)
