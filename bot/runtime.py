@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from bot.aws.session import AwsAccess
 from bot.config import Config
@@ -52,7 +53,11 @@ class Runtime:
             worker.start()
 
     def stop(self) -> None:
-        for worker in self.workers:
-            worker.stop()
+        # Each worker waits up to one blocking read to notice; let them notice together.
+        stoppers = [threading.Thread(target=worker.stop) for worker in self.workers]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join()
         if self.embedded:
             self.embedded.stop()
