@@ -46,7 +46,7 @@ def checklist_message(conn: Connection, checks: tuple[CheckResult, ...]) -> dict
         )
         blocks.append(context(cleanup_text(conn).replace("*", "")[:2900]))
     elif conn.state is State.PENDING_APPROVAL:
-        blocks.append(context(f"{conn.account_count} member accounts found. Waiting for an approver."))
+        blocks.append(context(f"{conn.account_count} accounts found. Waiting for an approver."))
     failed = sum(c.status is CheckStatus.FAILED for c in checks)
     passed = sum(c.status is CheckStatus.PASSED for c in checks)
     text = f"Validation of {conn.org_id}: {passed} passed, {failed} failed, {len(checks)} checks"

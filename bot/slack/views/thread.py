@@ -38,7 +38,7 @@ def parent_message(conn: Connection) -> dict:
     if conn.state is State.CONNECTED:
         lines.append(
             f"Approved by {mention(conn.decided_by)} {when(conn.decided_at)} · "
-            f"{conn.account_count} member accounts follow the organization's status"
+            f"{conn.account_count} accounts follow the organization's status"
         )
     elif conn.state is State.REJECTED:
         lines.append(f"Rejected by {mention(conn.decided_by)}: {escape(conn.reject_reason) or 'no reason given'}")
@@ -167,7 +167,7 @@ def closed_notice(conn: Connection, actor: str) -> dict:
 def connected_notice(conn: Connection) -> dict:
     text = (
         f":tada: *{escape(conn.org_id)} is connected* and active, approved by {mention(conn.decided_by)}. "
-        f"Its {conn.account_count} member accounts follow the organization's status; "
+        f"Its {conn.account_count} accounts follow the organization's status; "
         "they are never switched one by one."
     )
     return _message(text, [section(text)])
