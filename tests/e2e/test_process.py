@@ -1,0 +1,76 @@
+"""`ce-bot serve` as operators run it: a process configured only by its environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET, free_port
+from tests.support.slack_requests import SlackClientSim
+
+CE_BOT = str(Path(sys.executable).with_name("ce-bot"))
+
+
+def base_env(**extra) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CE_", "REDIS_"))}
+    env.update(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        CE_TRUSTED_ACCOUNT_ID="111122223333",
+        CE_APPROVERS="U0APP",
+        HOST="127.0.0.1",
+    )
+    env.update(extra)
+    return env
+
+
+def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 20) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read().decode()
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                return response.status
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("never healthy")
+
+
+@pytest.mark.parametrize(
+    "missing, bad, variable",
+    [
+        ("CE_TRUSTED_ACCOUNT_ID", {}, "CE_TRUSTED_ACCOUNT_ID"),
+        ("SLACK_SIGNING_SECRET", {}, "SLACK_SIGNING_SECRET"),
+        ("", {"CE_APPROVERS": "alice"}, "CE_APPROVERS"),
+        ("", {"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+    ],
+)
+def test_bad_configuration_stops_with_one_line_naming_the_variable(missing, bad, variable, tmp_path):
+    env = base_env(**bad)
+    env.pop(missing, None)
+    result = subprocess.run([CE_BOT, "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and variable in lines[0]
+    assert SIGNING_SECRET not in result.stderr and BOT_TOKEN not in result.stderr
+
+
+def test_serve_with_the_embedded_redis_answers_health_and_commands(standin, tmp_path):
+    port = free_port()
+    env = base_env(PORT=str(port), SLACK_API_URL=standin.api_url, CE_DATA_DIR=str(tmp_path / "data"))
+    process = subprocess.Popen([CE_BOT, "serve"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert wait_healthy(url, process) == 200
+        response = SlackClientSim(url, SIGNING_SECRET, standin).command("U0REQ", "help")
+        assert response.status == 200 and response.json()["response_type"] == "ephemeral"
+        assert any((tmp_path / "data").iterdir())  # state persisted under the working folder
+    finally:
+        process.terminate()
+        process.wait(15)
