@@ -164,3 +164,13 @@ def test_non_approver_reject_gets_no_modal(slack, standin, redis_url, sandbox):
     standin.wait_for_response(lambda r: "four-eyes" in str(r.payload))
     assert not standin.open_views(REQUESTER)
     assert APPROVER  # the approver's path is in test_validation.py
+
+
+def test_a_channel_the_bot_cannot_post_in_is_explained_and_nothing_stays_open(slack, standin, redis_url):
+    standin.fail_next("chat.postMessage", error="channel_not_found", status=200)
+    assert slack.command(REQUESTER, "connect aws-org", channel_id="G0PRIVATE").status == 200
+    told = standin.wait_for_response(lambda r: "can't post in this channel" in str(r.payload), timeout=10)
+    assert told.payload.get("response_type", "ephemeral") == "ephemeral"
+    state = dump(redis_url)
+    conns = [v for k, v in state.items() if k.startswith("ce:conn:") and isinstance(v, dict)]
+    assert [c["state"] for c in conns] == ["cancelled"]
