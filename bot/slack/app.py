@@ -86,7 +86,7 @@ def build_app(services: Services, client: WebClient) -> App:
 
 def user_message(error: Exception) -> str:
     if isinstance(error, StoreUnavailable):
-        return messages.STORE_UNAVAILABLE
+        return messages.STORE_TIMED_OUT if error.maybe_applied else messages.STORE_UNAVAILABLE
     return messages.SOMETHING_WENT_WRONG
 
 

@@ -27,6 +27,10 @@ T = TypeVar("T")
 class StoreUnavailable(Exception):
     """Redis is down, hung or refusing writes; the only Redis error the rest of the bot sees."""
 
+    #: True after a timeout: the command may have reached Redis and be applied when it wakes up,
+    #: so nobody can say that nothing was changed.
+    maybe_applied: bool = False
+
 
 def connect(url: str) -> redis.Redis:
     """A client for `url` (redis://, rediss://, unix://) with responses decoded to str.
@@ -64,7 +68,9 @@ def unavailable_as_store_error() -> Iterator[None]:
         raise
     except (redis.RedisError, OSError) as exc:
         if is_unavailable(exc):
-            raise StoreUnavailable(f"Redis unavailable: {type(exc).__name__}") from exc
+            error = StoreUnavailable(f"Redis unavailable: {type(exc).__name__}")
+            error.maybe_applied = isinstance(exc, redis.TimeoutError)
+            raise error from exc
         raise StoreUnavailable(f"Redis error: {type(exc).__name__}: {_short(exc)}") from exc
 
 

@@ -27,6 +27,10 @@ def usage(unknown: str = "") -> str:
 STORE_UNAVAILABLE = (
     ":warning: The bot's state store is unavailable right now, so nothing was changed. Try again in a minute."
 )
+STORE_TIMED_OUT = (
+    ":warning: The bot's state store is unavailable right now: it did not answer in time, so I can't tell "
+    "whether this went through. Look again in a minute, then try again if nothing changed."
+)
 SOMETHING_WENT_WRONG = ":warning: Something went wrong on our side and nothing was changed. Try again in a minute."
 NOT_FOUND = "I can't find that connection any more. Start a new one with `/ce connect aws-org`."
 

