@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 
 from bot import config as configuration
+from bot import logs
 from bot.config import ConfigError
 
 
@@ -17,8 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("serve", help="HTTP mode on $PORT: POST /slack/events, GET /healthz")
     commands.add_parser("socket", help="Socket Mode with SLACK_APP_TOKEN (no public URL needed)")
     commands.add_parser("run", help="Socket Mode or HTTP mode when Slack tokens are set, else the local playground")
+    commands.add_parser("doctor", help="check the configuration, Slack token, Redis and AWS credentials (no secret printed)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup()  # LOG_LEVEL; CE_LOG_JSON for JSON lines; secrets masked in every record
+    if args.command == "doctor":
+        from bot import doctor
+
+        return doctor.main()
     try:
         return {"serve": serve, "socket": socket_mode, "run": run}[args.command]()
     except ConfigError as error:
@@ -34,6 +39,7 @@ def serve() -> int:
 
     config = configuration.load("serve")
     runtime = Runtime(config)
+    logs.instrument(runtime)
     host = os.environ.get("HOST", "0.0.0.0")
     uvicorn.run(create_http_app(runtime), host=host, port=config.port, log_level="warning", access_log=False)
     return 0
@@ -46,6 +52,7 @@ def socket_mode() -> int:
 
     config = configuration.load("socket")
     runtime = Runtime(config)
+    logs.instrument(runtime)
     runtime.start()
     try:
         SocketModeHandler(runtime.app, config.slack_app_token).start()
