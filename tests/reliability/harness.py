@@ -371,3 +371,51 @@ def processes(tmp_path):
 
 def slack_for(bot, standin: SlackStandIn) -> SlackClientSim:
     return SlackClientSim(bot.url, SIGNING_SECRET, standin)
+
+
+# -- connections set up straight in the store (no AWS), for tests that start at a later step -----------
+
+
+def set_up_connection(redis_url: str, standin: SlackStandIn, *, requester: str, org_id: str, until: str) -> str:
+    """A connection of `requester` for `org_id` with its parent message posted, brought to `until`
+    ("started", "awaiting_stack", "validating" or "pending_approval"; the approval request is then
+    posted by the running bot's worker). Returns its ID."""
+    from slack_sdk import WebClient
+
+    from bot.connection.states import SYSTEM_ACTOR, Event
+    from bot.jobs.queue import Job
+    from bot.store.client import connect
+    from bot.store.connections import ConnectionStore
+
+    store = ConnectionStore(connect(redis_url))
+    account = "210987654321"
+    try:
+        conn = store.create(requester=requester, channel=CHANNEL, ttl=3600)
+        parent = WebClient(token=standin.bot_token, base_url=standin.api_url).chat_postMessage(
+            channel=CHANNEL, text=f"Connecting an AWS Organization {org_id} (set up by the test)"
+        )
+        store.update(conn.id, parent_ts=parent["ts"])
+        steps = [
+            (Event.SUBMIT_IDS, requester, {"fields": {"org_id": org_id, "root_id": "r-test", "external_id": "ext-0123456789",
+                                                      "stack_set_name": "CloudEntitlements-MemberRoles", "region": "us-east-1"}}),
+            (Event.SUBMIT_ROLE, requester, {"fields": {"role_arn": f"arn:aws:iam::{account}:role/CloudEntitlementsManagementRole"}}),
+            (Event.VALIDATION_PASSED, SYSTEM_ACTOR, {"fields": {"management_account_id": account},
+                                                    "accounts": [{"id": account, "name": "Management", "email": "m@example.com", "status": "ACTIVE"}],
+                                                    "job": Job("slack", "post_approval", conn.id)}),
+        ]  # fmt: skip
+        wanted = {"started": 0, "awaiting_stack": 1, "validating": 2, "pending_approval": 3}[until]
+        for event, actor, options in steps[:wanted]:
+            assert store.transition(conn.id, event, actor=actor, **options).ok
+        return conn.id
+    finally:
+        store.redis.close()
+
+
+def approval_request(standin: SlackStandIn, redis_url: str, conn_id: str, timeout: float = 10.0) -> dict:
+    """The approval request the bot posted for the connection (in its thread)."""
+    parent_ts = connection(redis_url, conn_id)["parent_ts"]
+
+    def posted(s):
+        return next((m for m in s.messages(CHANNEL, parent_ts) if "Approval needed" in m.get("text", "")), None)
+
+    return standin.wait_until(posted, timeout, "the approval request")
