@@ -16,15 +16,16 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import redis as redis_py
 
 from bot.connection import states
-from bot.connection.model import FIELDS, Connection, State
+from bot.connection.health import Health
+from bot.connection.model import FIELDS, Connection, OrgStatus, State
 from bot.connection.states import SYSTEM_ACTOR, Event
-from bot.jobs.queue import Job, job_fields
-from bot.store.client import guarded
+from bot.jobs.queue import Job, job_fields, stream_key
+from bot.store.client import guarded, unavailable_as_store_error
 
 CONN_PREFIX = "ce:conn:"
 ORG_PREFIX = "ce:org:"
@@ -33,6 +34,13 @@ EXPIRY_KEY = "ce:expiry"
 AUDIT_KEY = "ce:audit"
 AUDIT_MAXLEN = 100_000
 START_EVENT = "start"
+HEALTH_SUFFIX = ":health"
+HOME_VIEWERS_KEY = "ce:home:viewers"
+HOME_REFRESHED_KEY = "ce:home:refreshed"
+SEEN_PREFIX = "ce:seen:"
+STATUS_EVENTS = {OrgStatus.ACTIVE: "enable", OrgStatus.INACTIVE: "disable"}
+# The fields a listing reads (not last_checks: the listing of a thousand organizations stays small).
+LISTED_FIELDS = tuple(sorted(FIELDS - {"last_checks"}))
 
 CONNECTION_ID = re.compile(r"[0-9a-f]{16}")
 
@@ -52,6 +60,10 @@ def accounts_key(conn_id: str) -> str:
 
 def org_key(org_id: str) -> str:
     return ORG_PREFIX + org_id
+
+
+def health_key(conn_id: str) -> str:
+    return CONN_PREFIX + conn_id + HEALTH_SUFFIX
 
 
 def new_connection_id() -> str:
@@ -90,6 +102,52 @@ class AuditEntry:
     to_state: str
     at: float
     detail: str
+
+    @classmethod
+    def from_entry(cls, entry_id: str, entry: Mapping[str, str]) -> "AuditEntry":
+        return cls(
+            id=entry_id,
+            conn=entry.get("conn", ""),
+            org=entry.get("org", ""),
+            actor=entry.get("actor", ""),
+            event=entry.get("event", ""),
+            from_state=entry.get("from", ""),
+            to_state=entry.get("to", ""),
+            at=float(entry.get("at") or 0),
+            detail=entry.get("detail", ""),
+        )
+
+    @property
+    def recorded_at(self) -> float:
+        """When the entry was appended (its stream ID), in epoch seconds."""
+        return int(self.id.split("-", 1)[0]) / 1000.0
+
+
+class StatusOutcome(StrEnum):
+    OK = "ok"
+    UNCHANGED = "unchanged"  # already in that status: nothing was written
+    NOT_FOUND = "not_found"
+    NOT_ALLOWED = "not_allowed"
+    WRONG_STATE = "wrong_state"  # not connected
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    outcome: StatusOutcome
+    connection: Connection | None  # after the change when ok; as it stands otherwise
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is StatusOutcome.OK
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A connection that is not over, with the summary of its last health re-check."""
+
+    connection: Connection
+    checked_at: float = 0.0  # 0: never re-checked
+    problems: int = 0
 
 
 def _script(name: str) -> str:
@@ -150,6 +208,11 @@ class ConnectionStore:
         self._transition = redis.register_script(_script("transition.lua"))
         self._update = redis.register_script(_script("update.lua"))
         self._holder = redis.register_script(_script("holder.lua"))
+        self._organizations = redis.register_script(_script("organizations.lua"))
+        self._status = redis.register_script(_script("status.lua"))
+        self._health = redis.register_script(_script("health.lua"))
+        self._recheck = redis.register_script(_script("recheck.lua"))
+        self._home = redis.register_script(_script("home.lua"))
 
     # -- writes ------------------------------------------------------------------------------------
 
@@ -341,6 +404,177 @@ class ConnectionStore:
         except (redis_py.RedisError, OSError):
             return False
 
+    # -- operations: listing, the Status toggle, health, scheduler claims, App Home, audit ------------
+
+    @guarded
+    def live_connections(self) -> list[Listed]:
+        """Every connection that is open or connected (not over), oldest first, in one round trip."""
+        request = {
+            "conn_prefix": CONN_PREFIX,
+            "health_suffix": HEALTH_SUFFIX,
+            "fields": list(LISTED_FIELDS),
+            "final": _final_states(),
+        }
+        return [_listed(row) for row in self._organizations(keys=[CONNECTIONS_KEY], args=[json.dumps(request)])]
+
+    @guarded
+    def set_status(
+        self,
+        status: OrgStatus,
+        *,
+        actor: str,
+        actor_is_approver: bool,
+        org_id: str = "",
+        conn_id: str = "",
+        job_queue: str = "slack",
+        job_kind: str = "announce_status",
+    ) -> StatusResult:
+        """The organization's Status toggle: atomic, audited, announced (a job); "unchanged" writes nothing.
+
+        The connection is `conn_id`, or the one holding `org_id`."""
+        status = OrgStatus(status)
+        if not actor:
+            raise ValueError("a status change needs an actor")
+        if bool(org_id) == bool(conn_id):
+            raise ValueError("name the organization or the connection, not both")
+        if conn_id and not is_connection_id(conn_id):
+            return StatusResult(StatusOutcome.NOT_FOUND, None)
+        request = {
+            "conn_id": conn_id,
+            "org_id": org_id,
+            "org_prefix": ORG_PREFIX,
+            "conn_prefix": CONN_PREFIX,
+            "status": status.value,
+            "event": STATUS_EVENTS[status],
+            "actor": actor,
+            "actor_is_approver": bool(actor_is_approver),
+            "now": repr(float(self.clock())),
+            "audit_maxlen": str(AUDIT_MAXLEN),
+            "job_kind": job_kind,
+        }
+        outcome, flat = self._status(keys=[AUDIT_KEY, stream_key(job_queue)], args=[json.dumps(request)])
+        return StatusResult(StatusOutcome(outcome), _connection(flat))
+
+    @guarded
+    def health(self, conn_id: str) -> Health | None:
+        """The last health re-check of a connection (None before the first)."""
+        if not is_connection_id(conn_id):
+            return None
+        data = self.redis.hgetall(health_key(conn_id))
+        return Health.from_hash(data) if data.get("version") else None
+
+    @guarded
+    def claimed_at(self, conn_id: str) -> float:
+        if not is_connection_id(conn_id):
+            return 0.0
+        return float(self.redis.hget(health_key(conn_id), "claimed_at") or 0)
+
+    @guarded
+    def record_health(
+        self,
+        conn_id: str,
+        health: Health,
+        *,
+        expected_version: int,
+        accounts: Sequence[Mapping[str, str]] | None = None,
+        audit: Mapping[str, str] | None = None,
+        job: Job | None = None,
+    ) -> tuple[str, int]:
+        """Write a re-check's health (compare-and-set on its version) with the accounts, an audit entry and
+        a job, atomically. Returns ("ok", new version), ("conflict", current version) or ("wrong_state", 0)."""
+        if not is_connection_id(conn_id):
+            return "wrong_state", 0
+        keys = [conn_key(conn_id), accounts_key(conn_id), health_key(conn_id), AUDIT_KEY]
+        request: dict[str, Any] = {
+            "expected_version": str(int(expected_version)),
+            "fields": _flat(health.fields()),
+            "accounts": self._account_pairs(accounts) if accounts is not None else False,
+            "audit": False,
+            "audit_maxlen": str(AUDIT_MAXLEN),
+            "job": False,
+        }
+        if audit is not None:
+            fields = {"conn": conn_id, **{k: str(v) for k, v in audit.items()}}
+            fields.setdefault("at", repr(float(self.clock())))
+            request["audit"] = _flat(fields)
+        if job is not None:
+            job = self._job_for(job, conn_id)
+            keys.append(job.stream)
+            request["job"] = _flat(job_fields(job))
+        outcome, version = self._health(keys=keys, args=[json.dumps(request)])
+        return outcome, int(version)
+
+    @guarded
+    def mark_notified(self, conn_id: str, version: int) -> bool:
+        """Remember that health `version` was announced; False when it (or a later one) already was."""
+        if not is_connection_id(conn_id):
+            return False
+        key = health_key(conn_id)
+        with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    if int(pipe.hget(key, "notified") or 0) >= version:
+                        pipe.reset()
+                        return False
+                    pipe.multi()
+                    pipe.hset(key, "notified", str(version))
+                    pipe.execute()
+                    return True
+                except redis_py.WatchError:
+                    continue
+
+    @guarded
+    def claim_rechecks(
+        self, *, interval: float, now: float | None = None, limit: int = 100, job_queue: str = "health"
+    ) -> list[str]:
+        """Connected, active organizations due for a health re-check, claimed (with a job each) atomically."""
+        now = float(self.clock()) if now is None else float(now)
+        request = {
+            "now": repr(now),
+            "interval": repr(float(interval)),
+            "limit": int(limit),
+            "conn_prefix": CONN_PREFIX,
+            "health_suffix": HEALTH_SUFFIX,
+            "job_kind": "recheck",
+        }
+        return list(self._recheck(keys=[CONNECTIONS_KEY, stream_key(job_queue)], args=[json.dumps(request)]))
+
+    @guarded
+    def first_sighting(self, key: str, ttl: float) -> bool:
+        """True the first time `key` is seen within `ttl` seconds (SET NX EX): retried deliveries get False."""
+        return bool(self.redis.set(SEEN_PREFIX + key, "1", nx=True, ex=max(1, int(ttl))))
+
+    @guarded
+    def home_opened(self, user_id: str) -> None:
+        self.redis.zadd(HOME_VIEWERS_KEY, {user_id: float(self.clock())})
+
+    @guarded
+    def claim_home_refresh(self, *, keep: float = 30 * 86400.0) -> list[str]:
+        """The users whose App Home needs a refresh because the audit log moved on (claimed once)."""
+        oldest = float(self.clock()) - keep
+        return list(self._home(keys=[AUDIT_KEY, HOME_REFRESHED_KEY, HOME_VIEWERS_KEY], args=[repr(oldest)]))
+
+    @guarded
+    def recent_audit(self, count: int = 10) -> list[AuditEntry]:
+        """The last `count` audit entries, newest first."""
+        return [AuditEntry.from_entry(i, e) for i, e in self.redis.xrevrange(AUDIT_KEY, count=count)]
+
+    def audit_entries(
+        self, *, since: float | None = None, until: float | None = None, batch: int = 1000
+    ) -> Iterator[AuditEntry]:
+        """Audit entries recorded from `since` up to `until` (epoch seconds; None: open), oldest first."""
+        start = f"{int(since * 1000)}-0" if since is not None else "-"
+        end = f"{int(until * 1000)}-18446744073709551615" if until is not None else "+"
+        while True:
+            with unavailable_as_store_error():
+                page = self.redis.xrange(AUDIT_KEY, min=start, max=end, count=batch)
+            for entry_id, entry in page:
+                yield AuditEntry.from_entry(entry_id, entry)
+            if len(page) < batch:
+                return
+            start = "(" + page[-1][0]
+
     # -- helpers -----------------------------------------------------------------------------------
 
     @staticmethod
@@ -382,3 +616,13 @@ class ConnectionStore:
             "at": repr(at),
             "detail": detail,
         }
+
+
+def _listed(row: Sequence) -> Listed:
+    values, health = row
+    data = {name: value for name, value in zip(LISTED_FIELDS, values) if value is not None}
+    return Listed(
+        connection=Connection.from_hash(data),
+        checked_at=float((health or [None])[0] or 0),
+        problems=int((health or [None, None])[1] or 0),
+    )
