@@ -151,3 +151,29 @@ class ConnectionFlow:
             job=Job(SLACK, "announce_closed", conn_id, {"actor": actor}),
             detail=detail,
         )
+
+    # -- after the guided connection: disconnect and expiry ---------------------------------------------
+
+    def disconnect(self, conn_id: str, *, actor: str, is_approver: bool) -> TransitionResult:
+        """Remove a connected organization from Cloud Entitlements: state disconnected (kept in history),
+        the organization released (it can be connected again), its status inactive. Approvers only."""
+        return self.store.transition(
+            conn_id,
+            Event.DISCONNECT,
+            actor=actor,
+            actor_is_approver=is_approver,
+            allow_self_approval=self.config.allow_self_approval,
+            fields={"status": OrgStatus.INACTIVE.value},
+            job=Job(SLACK, "announce_disconnected", conn_id, {"actor": actor}),
+            detail="disconnected from Slack",
+        )
+
+    def expire(self, conn_id: str) -> TransitionResult:
+        """A pending connection that ran out of time; refused (and harmless) when it already moved on."""
+        return self.store.transition(
+            conn_id,
+            Event.EXPIRE,
+            actor=SYSTEM_ACTOR,
+            job=Job(SLACK, "announce_closed", conn_id, {"actor": SYSTEM_ACTOR}),
+            detail="pending longer than CE_PENDING_TTL",
+        )
