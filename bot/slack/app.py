@@ -61,7 +61,7 @@ def slack_client(config: Config) -> WebClient:
 
 
 def build_app(services: Services, client: WebClient) -> App:
-    from bot.slack import approval, commands, submissions, thread_actions
+    from bot.slack import approval, commands, home, operations, submissions, thread_actions
 
     secret = services.config.slack_signing_secret
     app = App(
@@ -79,7 +79,7 @@ def build_app(services: Services, client: WebClient) -> App:
         return next()
 
     app.error(report_error)
-    for surface in (commands, thread_actions, submissions, approval):
+    for surface in (commands, thread_actions, submissions, approval, operations, home):
         surface.register(app)
     return app
 

@@ -1,8 +1,15 @@
-"""The `/ce` slash command."""
+"""The `/ce` slash command.
+
+The ack answers at once: usage, a malformed argument, or `connect` (one atomic
+Redis write). The operations (`list`, `status`, `enable`, `disable`,
+`disconnect`, `cancel`) ack with no Redis call at all and do their work after
+the ack (`bot.slack.operations.run_command`), answering through `respond`.
+"""
 
 from __future__ import annotations
 
-from bot.slack.app import services_of
+from bot.slack import operations
+from bot.slack.app import after_ack, services_of
 from bot.slack.command_text import parse_command
 from bot.slack.views import messages
 
@@ -10,7 +17,7 @@ CONNECT_TARGET = "aws-org"
 
 
 def register(app) -> None:
-    app.command("/ce")(ce_command)
+    app.command("/ce")(ack=ce_command, lazy=[after_ack(operations.run_command)])
 
 
 def reply(ack, text: str) -> None:
@@ -32,5 +39,11 @@ def ce_command(ack, command, context) -> None:
             response_url=command.get("response_url", ""),
         )
         ack()  # the parent message and its thread follow in a moment
+    elif line.verb in operations.VERBS:
+        operation = operations.parse_operation(line)
+        if isinstance(operation, str):
+            reply(ack, operation)  # malformed: answered here, nothing runs after the ack
+        else:
+            ack()  # the answer follows in a moment, through the response_url
     else:
         reply(ack, messages.usage(unknown=line.text))

@@ -14,6 +14,14 @@ USAGE = (
     "*Cloud Entitlements bot* — connect AWS Organizations from Slack.\n"
     "• `/ce connect aws-org` — start a guided connection in this channel: IDs, a CloudFormation "
     "template made for you, the role ARN, validation, then an approver's decision\n"
+    "• `/ce list` — every organization: status, member accounts, who connected and approved it, last health "
+    "check, with Enable/Disable and Details buttons\n"
+    "• `/ce status <org-id>` — one organization: member accounts, last check results, history\n"
+    "• `/ce enable <org-id>` / `/ce disable <org-id>` — the organization's status; member accounts follow "
+    "(approvers only)\n"
+    "• `/ce disconnect <org-id>` — remove the organization, after a confirmation, with the clean-up steps "
+    "for AWS (approvers only)\n"
+    "• `/ce cancel [<org-id>]` — stop a connection in flight (yours, or any if you are an approver)\n"
     "• `/ce help` — this message"
 )
 

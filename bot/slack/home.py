@@ -1,0 +1,82 @@
+"""The App Home tab: published when someone opens it (`app_home_opened`), refreshed when something changes.
+
+Slack retries an event it thinks went unanswered; each `event_id` is handled
+once (Redis SET NX EX). Viewers are remembered, and the scheduler
+(`bot.scheduler`) refreshes their Home whenever the audit log moves on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Iterable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.connection.operations import Operations
+from bot.slack.app import Services, services_of
+from bot.slack.views.home import EVENTS_SHOWN, home_view
+
+log = logging.getLogger(__name__)
+
+EVENT_SEEN_FOR = 3600.0  # Slack retries within minutes; an hour is plenty
+EVENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def register(app) -> None:
+    app.event("app_home_opened")(ack=_ack, lazy=[home_opened])
+
+
+def _ack(ack) -> None:
+    ack()
+
+
+def home_opened(body, client, context, logger) -> None:
+    event = body.get("event") or {}
+    user = event.get("user") or ""
+    if event.get("tab") != "home" or not user:
+        return
+    services = services_of(context)
+    event_id = str(body.get("event_id") or "")
+    try:
+        if EVENT_ID.fullmatch(event_id) and not services.store.first_sighting(f"event:{event_id}", EVENT_SEEN_FOR):
+            return  # a retry of an event already handled
+        services.store.home_opened(user)
+        HomePublisher(services, client).publish([user])
+    except Exception:  # noqa: BLE001 - nobody to tell: the Home stays as it was
+        logger.exception("could not publish the App Home")
+
+
+class HomePublisher:
+    def __init__(self, services: Services, client: WebClient, operations: Operations | None = None):
+        self.services = services
+        self.client = client
+        self.operations = operations or Operations(
+            services.store, services.config, flow=services.flow, clock=services.flow.clock
+        )
+
+    def publish(self, users: Iterable[str]) -> int:
+        """Publish the Home of each user (what the store holds is read once); returns how many were published."""
+        users = list(users)
+        if not users:
+            return 0
+        listed = self.operations.organizations()
+        recent = self.services.store.recent_audit(EVENTS_SHOWN)
+        now = float(self.operations.clock())
+        published = 0
+        for user in users:
+            view = home_view(
+                user,
+                listed,
+                recent,
+                approver=self.services.approvers.includes(user),
+                allow_self_approval=self.services.config.allow_self_approval,
+                now=now,
+            )
+            try:
+                self.client.views_publish(user_id=user, view=view)
+                published += 1
+            except SlackApiError as error:
+                log.warning("could not publish the Home of %s: %s", user, error.response.get("error"))
+        return published

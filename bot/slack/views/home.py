@@ -1,0 +1,149 @@
+"""The App Home tab: organizations and their status, decisions waiting for the viewer, their connections
+in flight, and the last events. A pure function of what the store holds and who is looking."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from bot.connection.model import Connection, OrgStatus, State
+from bot.slack import ids
+from bot.slack import operation_ids as ops_ids
+from bot.slack.views.organizations import (
+    _plain_step,
+    _toggle_button,
+    health_badge,
+    history_line,
+    org_label,
+    status_badge,
+)
+from bot.slack.views.text import actions, button, code, confirm_dialog, context, escape, mention, section, when
+from bot.store.connections import AuditEntry, Listed
+
+ORGS_SHOWN = 20
+DECISIONS_SHOWN = 10
+MINE_SHOWN = 10
+EVENTS_SHOWN = 10
+
+
+def _divider() -> dict:
+    return {"type": "divider"}
+
+
+def _header(text: str) -> dict:
+    return {"type": "header", "text": {"type": "plain_text", "text": text[:150]}}
+
+
+def _org_row(item: Listed, approver: bool) -> dict:
+    conn = item.connection
+    text = (
+        f"*{org_label(conn)}* · {status_badge(conn)} · {conn.account_count} member accounts\n"
+        f"Approved by {mention(conn.decided_by)} {when(conn.decided_at)} · "
+        f"{health_badge(item.checked_at, item.problems, conn)}"
+    )
+    accessory = _toggle_button(conn) if approver else button("Details", ops_ids.DETAILS, conn.id)
+    return section(text, accessory=accessory)
+
+
+def _decision(conn: Connection) -> list[dict]:
+    text = (
+        f":raising_hand: Connect {code(conn.org_id)}? {conn.account_count} accounts, management account "
+        f"{code(conn.management_account_id)}; requested by {mention(conn.requester)} {when(conn.created_at)}"
+    )
+    return [
+        section(text),
+        actions(
+            f"decide:{conn.id}",
+            button(
+                "Approve",
+                ids.APPROVE,
+                conn.id,
+                style="primary",
+                confirm=confirm_dialog(
+                    "Approve this connection?",
+                    f"{conn.org_id} and its {conn.account_count} accounts become active in Cloud Entitlements.",
+                    "Approve",
+                ),
+            ),
+            button("Reject", ids.REJECT, conn.id, style="danger"),
+            button("Details", ops_ids.DETAILS, conn.id),
+        ),
+    ]
+
+
+def _mine(conn: Connection) -> dict:
+    expiry = f" · expires {when(conn.expires_at)}" if conn.expires_at else ""
+    text = f"{org_label(conn)} · {escape(_plain_step(conn))} · started {when(conn.created_at)}{expiry}"
+    return section(
+        text,
+        accessory=button(
+            "Cancel",
+            ids.CANCEL,
+            conn.id,
+            confirm=confirm_dialog(
+                "Cancel this connection?", "The organization is released; nothing is connected.", "Cancel it", danger=True
+            ),
+        ),
+    )
+
+
+def home_view(
+    viewer: str,
+    listed: Sequence[Listed],
+    recent: Sequence[AuditEntry],
+    *,
+    approver: bool,
+    allow_self_approval: bool = False,
+    now: float = 0.0,
+) -> dict:
+    """The Home tab for `viewer` (at most 100 blocks)."""
+    connected = [x for x in listed if x.connection.state is State.CONNECTED]
+    active = sum(1 for x in connected if x.connection.status == OrgStatus.ACTIVE.value)
+    blocks: list[dict] = [
+        _header("Cloud Entitlements: AWS Organizations"),
+        context(
+            f"{len(connected)} connected ({active} active, {len(connected) - active} inactive) · "
+            f"{len(listed) - len(connected)} in flight" + (f" · updated {when(now)}" if now else "")
+        ),
+        _divider(),
+        section("*Organizations*"),
+    ]
+    if connected:
+        blocks += [_org_row(x, approver) for x in connected[:ORGS_SHOWN]]
+        if len(connected) > ORGS_SHOWN:
+            blocks.append(context(f"…and {len(connected) - ORGS_SHOWN} more: `/ce list` shows them all."))
+    else:
+        blocks.append(context("None yet. Start with `/ce connect aws-org` in a channel."))
+
+    if approver:
+        waiting = [
+            x.connection
+            for x in listed
+            if x.connection.state is State.PENDING_APPROVAL and (allow_self_approval or x.connection.requester != viewer)
+        ]
+        blocks += [_divider(), section("*Waiting for your decision*")]
+        if waiting:
+            for conn in waiting[:DECISIONS_SHOWN]:
+                blocks += _decision(conn)
+            if len(waiting) > DECISIONS_SHOWN:
+                blocks.append(context(f"…and {len(waiting) - DECISIONS_SHOWN} more in the approval channel."))
+        else:
+            blocks.append(context("Nothing to decide right now."))
+
+    mine = [x.connection for x in listed if x.connection.state.is_open and x.connection.requester == viewer]
+    blocks += [_divider(), section("*Your connections in flight*")]
+    if mine:
+        blocks += [_mine(c) for c in mine[:MINE_SHOWN]]
+    else:
+        blocks.append(context("None. `/ce connect aws-org` starts one."))
+
+    blocks += [_divider(), section("*Last events*")]
+    if recent:
+        blocks.append(section("\n".join(_event_line(e) for e in recent[:EVENTS_SHOWN])))
+    else:
+        blocks.append(context("Nothing has happened yet."))
+    return {"type": "home", "blocks": blocks[:100]}
+
+
+def _event_line(entry: AuditEntry) -> str:
+    org = f"{code(entry.org)} · " if entry.org else ""
+    return org + history_line(entry)
