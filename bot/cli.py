@@ -17,8 +17,15 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("serve", help="HTTP mode on $PORT: POST /slack/events, GET /healthz")
     commands.add_parser("socket", help="Socket Mode with SLACK_APP_TOKEN (no public URL needed)")
     commands.add_parser("run", help="Socket Mode or HTTP mode when Slack tokens are set, else the local playground")
+    audit = commands.add_parser("audit", help="print the audit log as JSON lines, e.g. --since 2026-12-01 or --since 24h")
+    audit.add_argument("--since", help="ISO date or date-time (UTC unless an offset is given), or a duration: 90s, 30m, 24h, 7d")
+    audit.add_argument("--until", help="same forms as --since; default: now")
     commands.add_parser("doctor", help="check the configuration, Slack token, Redis and AWS credentials (no secret printed)")
     args = parser.parse_args(argv)
+    if args.command == "audit":
+        from bot import audit as audit_log
+
+        return audit_log.main(args)
     logs.setup()  # LOG_LEVEL; CE_LOG_JSON for JSON lines; secrets masked in every record
     if args.command == "doctor":
         from bot import doctor
