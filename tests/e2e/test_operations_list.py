@@ -1,0 +1,160 @@
+"""`/ce list`: every organization, paginated, acknowledged at once even with a thousand of them."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from urllib.parse import urlencode
+
+import pytest
+from slack_bolt.request import BoltRequest
+
+from bot.slack import operation_ids as ops_ids
+from bot.slack.views.organizations import PAGE_SIZE
+from tests.e2e.conftest import APPROVER, BYSTANDER, REQUESTER, SIGNING_SECRET
+from tests.e2e.journey import text_of
+from tests.e2e.ops_support import seed_connected, seed_in_flight, settle, store_for, wait_ephemeral
+from tests.support.slack_requests import signature
+
+ORGANIZATIONS = 1000
+
+
+def org(i: int) -> str:
+    return f"o-list{i:08d}"
+
+
+def seed(redis_url: str, count: int) -> None:
+    store = store_for(redis_url)
+    for i in range(count):
+        seed_connected(store, org(i), requester=REQUESTER, approver=APPROVER, accounts=2)
+    store.redis.close()
+
+
+def test_a_thousand_organizations_ack_fast_and_paginate(slack, standin, redis_url):
+    seed(redis_url, ORGANIZATIONS)
+    store = store_for(redis_url)
+    seed_in_flight(store, "o-listinflight01", requester=BYSTANDER)
+
+    started = time.perf_counter()
+    response = slack.command(APPROVER, "list")
+    acked_in = time.perf_counter() - started
+    assert response.status == 200 and not response.body.strip()
+    assert acked_in < 0.5, f"/ce list took {acked_in:.3f} s to ack"
+
+    first = wait_ephemeral(standin, APPROVER, "Organizations in Cloud Entitlements")
+    assert len(first["blocks"]) <= 50
+    text = text_of(first)
+    assert f"{ORGANIZATIONS} connected ({ORGANIZATIONS} active, 0 inactive), 1 in flight" in text
+    pages = -(-(ORGANIZATIONS + 1) // PAGE_SIZE)
+    assert f"Page 1 of {pages}" in text
+    assert org(0) in text and org(PAGE_SIZE) not in text
+    assert f"<@{REQUESTER}>" in text and f"approved by <@{APPROVER}>" in text and "2 member accounts" in text
+    rows = [b for b in first["blocks"] if b["type"] == "actions" and b["block_id"].startswith("list:")]
+    assert len(rows) == PAGE_SIZE
+    assert all({e["action_id"] for e in r["elements"]} == {ops_ids.DISABLE, ops_ids.DETAILS} for r in rows)
+
+    # Next page replaces the message in place; Previous goes back.
+    slack.click(APPROVER, message=first, action_id=ops_ids.LIST_NEXT)
+    second = standin.wait_until(
+        lambda s: next((m for m in s.ephemerals(APPROVER) if m["ts"] == first["ts"] and "Page 2 of" in text_of(m)), None),
+        10,
+        "no page 2",
+    )
+    assert org(PAGE_SIZE) in text_of(second) and org(0) not in text_of(second)
+    assert len(second["blocks"]) <= 50
+
+    # The last page holds the connection in flight, with its step and no toggle.
+    last = {**second, "blocks": [{"type": "actions", "block_id": "pages", "elements": [
+        {"type": "button", "action_id": ops_ids.LIST_NEXT, "value": str(pages - 1), "text": {"type": "plain_text", "text": "Next page"}}
+    ]}]}  # fmt: skip
+    slack.click(APPROVER, message=last, action_id=ops_ids.LIST_NEXT)
+    final = standin.wait_until(
+        lambda s: next((m for m in s.ephemerals(APPROVER) if m["ts"] == first["ts"] and f"Page {pages} of" in text_of(m)), None),
+        10,
+        "no last page",
+    )
+    assert "o-listinflight01" in text_of(final) and "in flight: Step 2 of 4" in text_of(final)
+    assert not any(b.get("block_id") == "pages" and any(e["action_id"] == ops_ids.LIST_NEXT for e in b["elements"])
+                   for b in final["blocks"] if b["type"] == "actions")  # fmt: skip
+
+
+def test_a_forged_page_number_is_refused(slack, standin, redis_url):
+    seed(redis_url, 2)
+    slack.command(APPROVER, "list")
+    listing = wait_ephemeral(standin, APPROVER, "Organizations in Cloud Entitlements")
+    before = settle(redis_url)
+    for value in ("-1", "abc", "99999999", ""):
+        forged = {**listing, "blocks": [{"type": "actions", "block_id": "pages", "elements": [
+            {"type": "button", "action_id": ops_ids.LIST_NEXT, "value": value, "text": {"type": "plain_text", "text": "Next page"}}
+        ]}]}  # fmt: skip
+        posts = len(standin.responses)
+        slack.click(APPROVER, message=forged, action_id=ops_ids.LIST_NEXT)
+        standin.wait_until(
+            lambda s: any("That page doesn't exist" in str(r.payload) for r in s.responses[posts:]), 10, f"page {value!r}"
+        )
+    assert settle(redis_url) == before
+
+
+def test_an_empty_list_says_how_to_start(slack, standin):
+    slack.command(BYSTANDER, "list")
+    wait_ephemeral(standin, BYSTANDER, "No organization is connected or being connected yet")
+    assert slack.command(BYSTANDER, "list everything").json()["text"].startswith("`/ce list` takes nothing")
+
+
+def ack_round_trips(runtime, text: str) -> tuple[int, dict]:
+    """Redis commands sent while the app answers one signed `/ce` request (on the request thread only:
+    what runs after the ack, on its own thread, is not counted), through every middleware."""
+    fields = {
+        "command": "/ce",
+        "text": text,
+        "user_id": REQUESTER,
+        "channel_id": "C0CE",
+        "team_id": "T0CE",
+        "response_url": "",
+        "trigger_id": f"{time.time():.0f}.1.{secrets.token_hex(8)}",
+    }
+    body = urlencode(fields)
+    timestamp = str(int(time.time()))
+    headers = {
+        "content-type": ["application/x-www-form-urlencoded"],
+        "x-slack-request-timestamp": [timestamp],
+        "x-slack-signature": [signature(SIGNING_SECRET, timestamp, body.encode())],
+    }
+    client = runtime.store.redis
+    original = client.execute_command
+    me, count = threading.get_ident(), [0]
+
+    def counted(*args, **kwargs):
+        if threading.get_ident() == me:
+            count[0] += 1
+        return original(*args, **kwargs)
+
+    client.execute_command = counted
+    try:
+        response = runtime.app.dispatch(BoltRequest(body=body, headers=headers))
+    finally:
+        client.execute_command = original
+    assert response.status == 200, response.body
+    return count[0], json.loads(response.body) if response.body else {}
+
+
+ACK_PATHS = (
+    "list",
+    "status o-abcdefghij",
+    "enable o-abcdefghij",
+    "disable o-abcdefghij",
+    "disconnect o-abcdefghij",
+    "cancel",
+    "cancel o-abcdefghij",
+    "disable r-ab12",
+    "help",
+    "connect aws-org",
+)
+
+
+def test_every_ack_path_makes_at_most_two_redis_round_trips(bot):
+    ack_round_trips(bot.runtime, "connect aws-org")  # the store's Lua scripts are loaded once per Redis
+    counts = {text: ack_round_trips(bot.runtime, text)[0] for text in ACK_PATHS}
+    assert all(n <= 2 for n in counts.values()), counts
