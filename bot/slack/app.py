@@ -11,22 +11,26 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Callable
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.context.respond import Respond
+from slack_bolt.context.respond.internals import _build_message
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.webhook import WebhookClient, WebhookResponse
 
 from bot.config import Config
 from bot.connection.flow import ConnectionFlow
 from bot.slack.approvers import Approvers
 from bot.slack.views import messages
-from bot.store.client import StoreUnavailable
+from bot.store.client import StoreUnavailable, unavailable_as_store_error
 from bot.store.connections import ConnectionStore, is_connection_id
 
 log = logging.getLogger(__name__)
@@ -46,18 +50,55 @@ class Services:
         return self
 
 
+def retry_handlers() -> list:
+    """429s (after Retry-After), 500/503 and connection errors are retried by the SDK."""
+    return [
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        RateLimitErrorRetryHandler(max_retry_count=3),
+        ServerErrorRetryHandler(max_retry_count=2),
+    ]
+
+
 def slack_client(config: Config) -> WebClient:
     """Every Web API call goes to SLACK_API_URL; 429s and transient errors are retried."""
     return WebClient(
         token=config.slack_bot_token or None,
         base_url=config.slack_api_url,
         timeout=10,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=retry_handlers(),
     )
+
+
+class RetryingRespond(Respond):
+    """Bolt's `respond` (a POST to response_url) with `retry_handlers()`: Bolt's own retries only
+    connection errors, so a 429 from response_url would silently lose the message."""
+
+    def __call__(self, text="", blocks=None, attachments=None, response_type=None, replace_original=None,
+                 delete_original=None, unfurl_links=None, unfurl_media=None, thread_ts=None,
+                 metadata=None) -> WebhookResponse:  # fmt: skip
+        if self.response_url is None:
+            raise ValueError("respond is unsupported here as there is no response_url")
+        client = WebhookClient(url=self.response_url, proxy=self.proxy, ssl=self.ssl, retry_handlers=retry_handlers())
+        if isinstance(text, dict):
+            return client.send_dict(_build_message(**text))
+        return client.send_dict(
+            _build_message(text=text, blocks=blocks, attachments=attachments, response_type=response_type,
+                           replace_original=replace_original, delete_original=delete_original,
+                           unfurl_links=unfurl_links, unfurl_media=unfurl_media, thread_ts=thread_ts,
+                           metadata=metadata)  # fmt: skip
+        )
+
+
+# A delivery is known by its trigger_id (slash commands, clicks, modal submissions; events are
+# de-duplicated by event_id where they are handled). Kept longer than a signature is valid (5 min).
+TRIGGER_ID = re.compile(r"[0-9A-Za-z.]{1,100}")
+DELIVERY_SEEN_FOR = 600
+
+
+def first_delivery(store: ConnectionStore, trigger_id: str) -> bool:
+    """True the first time this trigger_id is seen (SET NX EX); raises StoreUnavailable."""
+    with unavailable_as_store_error():
+        return bool(store.redis.set(f"ce:seen:trigger:{trigger_id}", "1", nx=True, ex=DELIVERY_SEEN_FOR))
 
 
 def build_app(services: Services, client: WebClient) -> App:
@@ -76,6 +117,24 @@ def build_app(services: Services, client: WebClient) -> App:
     @app.middleware
     def attach_services(context, next):
         context["services"] = services
+        return next()
+
+    @app.middleware
+    def once_per_delivery(body, context, next):
+        """Slack's retry of a delivery, or a signed request replayed while its signature is valid, is
+        acknowledged and not handled again. `respond` gets the SDK's retry handlers."""
+        if context.response_url:
+            context["respond"] = RetryingRespond(response_url=context.response_url, proxy=client.proxy, ssl=client.ssl)
+        trigger = body.get("trigger_id") if isinstance(body, dict) else None
+        if isinstance(trigger, str) and TRIGGER_ID.fullmatch(trigger):
+            try:
+                if not first_delivery(services.store, trigger):
+                    log.info("delivery %s was handled already: acknowledged, not handled again", trigger)
+                    return BoltResponse(status=200, body="")
+            except StoreUnavailable as error:
+                if error.maybe_applied and body.get("type") != "block_actions":
+                    return report_error(error, body, log)  # Redis hangs: its listener would wait as long again
+                # Redis down (fails fast): let the listener answer; some need no Redis
         return next()
 
     app.error(report_error)
@@ -146,7 +205,9 @@ def just_ack(ack) -> None:
 def tell(respond, text: str) -> None:
     """An ephemeral reply to whoever clicked, where they clicked."""
     try:
-        respond(text=text, response_type="ephemeral", replace_original=False)
+        answer = respond(text=text, response_type="ephemeral", replace_original=False)
+        if getattr(answer, "status_code", 200) != 200:
+            log.warning("could not send an ephemeral reply: response_url answered %s", answer.status_code)
     except Exception:  # noqa: BLE001 - the reply is best effort; it is logged
         log.warning("could not send an ephemeral reply", exc_info=True)
 

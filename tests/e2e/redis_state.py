@@ -9,6 +9,8 @@ def dump(redis_url: str) -> dict:
     client = redis_py.Redis.from_url(redis_url, decode_responses=True)
     state = {}
     for key in sorted(client.scan_iter("ce:*")):
+        if key.startswith("ce:seen:"):
+            continue  # which deliveries were handled (each once), not state
         kind = client.type(key)
         if kind == "hash":
             state[key] = client.hgetall(key)

@@ -137,6 +137,8 @@ def dump(redis_url: str) -> dict:
     state: dict[str, Any] = {}
     try:
         for key in sorted(client.scan_iter("ce:*")):
+            if key.startswith("ce:seen:"):
+                continue  # which deliveries were handled (each once), not state
             kind = client.type(key)
             if kind == "hash":
                 state[key] = client.hgetall(key)

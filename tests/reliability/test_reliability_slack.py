@@ -1,0 +1,163 @@
+"""Slack delivering twice, people clicking twice, and Slack's Web API answering 429 / 5xx.
+
+Every delivery is handled once (a retried or replayed request with the same trigger is acknowledged
+and not handled again); a double click makes one change and the second click is told why nothing
+happened; rate limits (with Retry-After) and transient server errors are retried by the SDK's retry
+handlers, and the raw file upload — which slack_sdk does with urllib, outside those handlers — is
+retried by the durable job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.parse
+
+from bot.slack import ids
+from tests.e2e.journey import Journey, text_of
+from tests.reliability.harness import (
+    APPROVER,
+    BYSTANDER,
+    CHANNEL,
+    REQUESTER,
+    approval_request,
+    audit_events,
+    bot_env,
+    connection,
+    dump,
+    jobs_settled,
+    set_up_connection,
+    slack_for,
+    wait_until,
+)
+from tests.support.slack_requests import signature
+
+ORG, ROOT = "o-slackfaults1", "r-slk1"
+
+
+def count_connections(redis_url: str) -> int:
+    return len(dump(redis_url).get("ce:connections", []))
+
+
+def test_a_delivery_sent_twice_is_handled_once(standin, redis_url, bots, tmp_path):
+    """Slack's retry (X-Slack-Retry-Num) or a captured request replayed while its signature is valid."""
+    bot = bots(bot_env(redis_url, standin, tmp_path / "data"))
+    slack = slack_for(bot, standin)
+    fields = {
+        "command": "/ce", "text": "connect aws-org", "user_id": REQUESTER, "user_name": "req", "channel_id": CHANNEL,
+        "channel_name": "ce", "team_id": "T0CE", "team_domain": "standin", "api_app_id": "A0CE",
+        "response_url": standin.new_response_url(CHANNEL, REQUESTER), "trigger_id": standin.new_trigger_id(REQUESTER),
+    }  # fmt: skip
+    body = urllib.parse.urlencode(fields).encode()
+    timestamp = int(time.time())
+    headers = {"X-Slack-Signature": signature(slack.signing_secret, timestamp, body)}
+    kind = "application/x-www-form-urlencoded"
+    first = slack.signed_post(body, kind, timestamp=timestamp, headers=headers)
+    retried = slack.signed_post(
+        body, kind, timestamp=timestamp, headers={**headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    )
+    replayed = slack.signed_post(body, kind, timestamp=timestamp, headers=headers)
+    assert first.status == retried.status == replayed.status == 200
+    standin.wait_until(lambda s: s.messages(CHANNEL), 10, "the parent message")
+    wait_until(lambda: jobs_settled(redis_url), 10, "every job done")
+    assert count_connections(redis_url) == 1
+    assert len(standin.messages(CHANNEL)) == 1
+
+    # the same for a button: the second delivery of one click changes nothing and says nothing
+    conn_id = next(iter(dump(redis_url)["ce:connections"]))[0]
+    prerequisites = Journey(slack, standin)
+    prerequisites.parent_ts = connection(redis_url, conn_id)["parent_ts"]
+    message = prerequisites.wait_button(ids.CANCEL)
+    click = slack.click(REQUESTER, message=message, action_id=ids.CANCEL)
+    payload = urllib.parse.urlencode({"payload": json.dumps(click.payload)}).encode()
+    again = slack.signed_post(payload, kind, headers={"X-Slack-Retry-Num": "1"})
+    assert again.status == 200
+    wait_until(lambda: jobs_settled(redis_url), 10, "every job done")
+    time.sleep(0.3)  # the second delivery would answer within this
+    assert [e["event"] for e in audit_events(redis_url, conn_id)].count("cancel") == 1
+    assert not standin.responses  # no "this connection was cancelled" for the repeated delivery
+
+
+def test_double_clicks_make_one_change_and_the_second_is_told(standin, redis_url, bots, tmp_path):
+    bot = bots(bot_env(redis_url, standin, tmp_path / "data"))
+    slack = slack_for(bot, standin)
+    conn_id = set_up_connection(redis_url, standin, requester=REQUESTER, org_id=ORG, until="pending_approval")
+    request = approval_request(standin, redis_url, conn_id)
+    slack.click(APPROVER, message=request, action_id=ids.APPROVE)
+    slack.click(APPROVER, message=request, action_id=ids.APPROVE)
+    told = standin.wait_for_response(lambda r: "already approved by" in str(r.payload))
+    assert told.user == APPROVER and f"<@{APPROVER}>" in str(told.payload)
+    wait_until(lambda: jobs_settled(redis_url), 10, "every job done")
+    assert [e["event"] for e in audit_events(redis_url, conn_id)].count("approve") == 1
+    parent_ts = connection(redis_url, conn_id)["parent_ts"]
+    assert len([m for m in standin.messages(CHANNEL, parent_ts) if "is connected" in text_of(m)]) == 1
+
+    other = set_up_connection(redis_url, standin, requester=REQUESTER, org_id="o-slackfaults2", until="awaiting_stack")
+    journey = Journey(slack, standin)
+    journey.parent_ts = connection(redis_url, other)["parent_ts"]
+    standin.fail_next  # (the stand-in is healthy here)
+    message = {"ts": journey.parent_ts, "blocks": cancel_blocks(other)}
+    slack.click(REQUESTER, message=message, action_id=ids.CANCEL)
+    slack.click(REQUESTER, message=message, action_id=ids.CANCEL)
+    standin.wait_for_response(lambda r: "was cancelled" in str(r.payload))
+    wait_until(lambda: jobs_settled(redis_url), 10, "every job done")
+    assert [e["event"] for e in audit_events(redis_url, other)].count("cancel") == 1
+    assert len([m for m in journey.replies() if "cancelled this connection" in text_of(m)]) == 1
+
+
+def cancel_blocks(conn_id: str) -> list[dict]:
+    return [
+        {
+            "type": "actions",
+            "block_id": "start",
+            "elements": [{"type": "button", "action_id": ids.CANCEL, "value": conn_id, "text": {"type": "plain_text", "text": "Cancel"}}],
+        }
+    ]
+
+
+def test_rate_limits_and_server_errors_are_retried(standin, redis_url, bots, tmp_path):
+    bot = bots(bot_env(redis_url, standin, tmp_path / "data"))
+    slack = slack_for(bot, standin)
+    standin.fail_next("chat.postMessage", status=429, retry_after=1)
+    standin.fail_next("views.open", status=503, error="service_unavailable")
+    standin.fail_next("response_url", status=429, retry_after=1)
+
+    journey = Journey(slack, standin)
+    journey.start()  # the parent message, after one 429
+    posts = standin.calls_to("chat.postMessage")
+    assert posts[0].status == 429 and posts[1].ok
+    assert posts[1].at - posts[0].at >= 1.0  # Retry-After was honoured
+    assert len(standin.messages(CHANNEL)) == 1
+
+    message = journey.wait_button(ids.ENTER_IDS)
+    slack.click(BYSTANDER, message=message, action_id=ids.ENTER_IDS)  # refused: an ephemeral via response_url
+    told = standin.wait_for_response(lambda r: r.status == 200 and "Only <@" in str(r.payload), timeout=6)
+    assert told.user == BYSTANDER
+    assert [r.status for r in standin.responses] == [429, 200]
+
+    journey.open_ids_modal()  # views.open answered 503 once: retried, the modal opens
+    assert [c.status for c in standin.calls_to("views.open")] == [503, 200]
+
+
+def test_a_failed_template_upload_is_retried_by_the_job(standin, redis_url, bots, tmp_path, caplog):
+    """files_upload_v2 POSTs the bytes with urllib: a 429 or 500 there raises HTTPError, not SlackApiError,
+    and no retry handler sees it. The send_template job fails, stays pending, and runs again."""
+    bot = bots(bot_env(redis_url, standin, tmp_path / "data"), claim_idle={"slack": 0.3})
+    journey = Journey(slack_for(bot, standin), standin)
+    journey.start()
+    standin.fail_next("upload", status=429, retry_after=0)
+    standin.fail_next("upload", status=500, error="internal_error")
+    caplog.set_level(logging.WARNING, logger="bot.jobs.worker")
+    assert journey.submit_ids(ORG, ROOT).json() is None
+
+    file, body = journey.template()
+    assert ORG in file["name"] and b"AWSTemplateFormatVersion" in body
+    assert [c.status for c in standin.calls_to("upload")] == [429, 500, 200]
+    failures = [r.getMessage() for r in caplog.records if "send_template" in r.getMessage() and "failed" in r.getMessage()]
+    assert len(failures) == 2 and all("HTTPError" in f for f in failures)
+    wait_until(lambda: jobs_settled(redis_url), 10, "every job done")
+    shared = [f for f in standin.files() if f.get("shares")]
+    assert len(shared) == 1  # one template in the thread, not one per attempt
+    instructions = [m for m in journey.replies() if "Enter the role ARN" in text_of(m)]
+    assert len(instructions) == 1
