@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -317,6 +318,8 @@ def _quiet_logs() -> None:
         logging.getLogger().setLevel(logging.WARNING)
     for name in ("werkzeug", "botocore.credentials", "moto"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    # moto ignores the template's AWS::CloudFormation::StackSet (the sandbox creates it itself) and says so.
+    warnings.filterwarnings("ignore", message=r".*AWS::CloudFormation::StackSet.*")
 
 
 def run_playground() -> int:

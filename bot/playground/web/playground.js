@@ -155,6 +155,9 @@
   }
 
   const STYLES = { "*": "strong", _: "em", "~": "del" };
+  // As in Slack, *bold* needs a boundary on both sides: not snake_case, not window.__name.
+  const OPENS_AFTER = /[\s([{"'\u2018\u201c>\uE001]/;
+  const CLOSES_BEFORE = /[\s)\]}"'\u2019\u201d.,;:!?<\uE000-]/;
 
   function styled(text, tokens) {
     const frag = document.createDocumentFragment();
@@ -164,7 +167,14 @@
     while ((match = re.exec(text))) {
       const before = match.index > 0 ? text[match.index - 1] : "";
       const after = text[match.index + match[0].length] || "";
-      if (/[A-Za-z0-9]/.test(before) || /[A-Za-z0-9]/.test(after)) {
+      const marker = match[1];
+      const inner = match[2];
+      if (
+        (before && !OPENS_AFTER.test(before)) ||
+        (after && !CLOSES_BEFORE.test(after)) ||
+        inner.startsWith(marker) ||
+        inner.endsWith(marker)
+      ) {
         re.lastIndex = match.index + 1;
         continue;
       }
@@ -769,10 +779,8 @@
       if (!String(values[block.block_id] || "").trim()) missing[block.block_id] = "Please complete this required field.";
     }
     S.localErrors[view.id] = missing;
-    if (Object.keys(missing).length) {
-      showErrors(view, true);
-      return;
-    }
+    showErrors(view, Object.keys(missing).length > 0);
+    if (Object.keys(missing).length) return;
     setBusy(button, true);
     try {
       const answer = await api("/api/view/submit", { user: S.user, view_id: view.id, values });
@@ -1008,6 +1016,7 @@
     renderModal();
     renderSandbox();
     S.rendered = true;
+    document.body.dataset.user = S.state.user; // whose view is on screen (tests wait for it)
   }
 
   function switchUser(id) {
@@ -1055,25 +1064,29 @@
     const send = async () => {
       const text = input.value.trim();
       if (!text) return;
+      // Like Slack: the box empties at once; the text comes back only if it could not be sent.
+      input.value = "";
+      autosize(input);
       status.className = "composer-status info";
       status.textContent = text.startsWith("/") ? `Sending ${text.split(" ")[0]}…` : "";
+      const failed = (message) => {
+        status.className = "composer-status";
+        status.textContent = message;
+        if (!input.value) {
+          input.value = text;
+          autosize(input);
+        }
+      };
       try {
         const body = { user: S.user, text };
         const ts = threadTs();
         if (ts) body.thread_ts = ts;
         const answer = await api("/api/command", body);
-        if (answer.ok) {
-          input.value = "";
-          status.textContent = "";
-        } else {
-          status.className = "composer-status";
-          status.textContent = answer.error || "That did not work.";
-        }
+        if (answer.ok) status.textContent = "";
+        else failed(answer.error || "That did not work.");
       } catch (error) {
-        status.className = "composer-status";
-        status.textContent = error.message;
+        failed(error.message);
       }
-      autosize(input);
     };
     form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -1099,7 +1112,7 @@
     $("workspace-name").textContent = S.boot.team.name;
     $("channel-name").textContent = S.boot.channel.name;
     $("nav-channel-name").textContent = S.boot.channel.name;
-    $("composer-input").placeholder = `Message #${S.boot.channel.name} — try /ce connect aws-org`;
+    $("composer-input").placeholder = `Message #${S.boot.channel.name}`;
     const picker = $("user-picker");
     picker.replaceChildren(...S.boot.people.map((p) => h("option", { value: p.id }, `${p.real_name} — ${p.role} (${p.title})`)));
     const wanted = new URL(location.href).searchParams.get("as") || (() => {
