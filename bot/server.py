@@ -14,15 +14,24 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.runtime import Runtime
 
+# Slack's payloads are a few kilobytes: an unauthenticated body is never buffered beyond this.
+MAX_BODY = 1024 * 1024
+
 
 def create_http_app(runtime: Runtime) -> Starlette:
     async def slack_events(request: Request):
-        bolt_request = to_bolt_request(request, await request.body())
+        timestamp = request.headers.get("x-slack-request-timestamp", "")
+        if runtime.config.slack_signing_secret and not (timestamp.isascii() and timestamp.isdigit()):
+            return Response(status_code=401)  # Bolt's verifier raises on it, and the error handler answers 200
+        body = await _read_at_most(request, MAX_BODY)
+        if body is None:
+            return Response(status_code=413)
+        bolt_request = to_bolt_request(request, body)
         bolt_response = await run_in_threadpool(runtime.app.dispatch, bolt_request)
         return to_starlette_response(bolt_response)
 
@@ -47,3 +56,17 @@ def create_http_app(runtime: Runtime) -> Starlette:
         ],
         lifespan=lifespan,
     )
+
+
+async def _read_at_most(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to exceed `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -421,3 +421,9 @@ def approval_request(standin: SlackStandIn, redis_url: str, conn_id: str, timeou
         return next((m for m in s.messages(CHANNEL, parent_ts) if "Approval needed" in m.get("text", "")), None)
 
     return standin.wait_until(posted, timeout, "the approval request")
+
+
+@pytest.fixture(autouse=True)
+def no_real_aws(monkeypatch):
+    """Never AWS itself: without a sandbox, boto3 goes to a local port nobody listens on."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")

@@ -1,0 +1,149 @@
+"""Every HTTP request to /slack/events is checked against the signing secret before anything else:
+a bad or missing signature, a missing or skewed timestamp (more than 5 minutes, either way), a
+body changed after signing — 401, and nothing happens in Redis or in Slack. The same payloads,
+signed properly, do act: the refusals are not an accident of the payload."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+
+import pytest
+
+from bot.slack import ids
+from bot.slack.views.modals import ids_modal
+from tests.reliability.harness import (
+    CHANNEL,
+    REQUESTER,
+    bot_env,
+    connection,
+    dump,
+    jobs_settled,
+    set_up_connection,
+    slack_for,
+    wait_until,
+)
+from tests.support.slack_requests import signature
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def command(standin, conn_id: str) -> tuple[bytes, str]:
+    fields = {
+        "command": "/ce", "text": "connect aws-org", "user_id": REQUESTER, "user_name": "req", "channel_id": CHANNEL,
+        "team_id": "T0CE", "api_app_id": "A0CE", "response_url": standin.new_response_url(CHANNEL, REQUESTER),
+        "trigger_id": standin.new_trigger_id(REQUESTER),
+    }  # fmt: skip
+    return urllib.parse.urlencode(fields).encode(), FORM
+
+
+def click(standin, conn_id: str) -> tuple[bytes, str]:
+    payload = {
+        "type": "block_actions", "user": {"id": REQUESTER}, "team": {"id": "T0CE"}, "api_app_id": "A0CE",
+        "trigger_id": standin.new_trigger_id(REQUESTER), "channel": {"id": CHANNEL},
+        "container": {"type": "message", "channel_id": CHANNEL, "message_ts": "1.0"},
+        "response_url": standin.new_response_url(CHANNEL, REQUESTER),
+        "actions": [{"type": "button", "action_id": ids.CANCEL, "block_id": "start", "value": conn_id, "action_ts": "1.0"}],
+    }  # fmt: skip
+    return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode(), FORM
+
+
+def submission(standin, conn_id: str) -> tuple[bytes, str]:
+    view = {**ids_modal(conn_id), "id": "V0FORGED", "state": {"values": {
+        ids.ORGANIZATION_ID_BLOCK: {ids.INPUT_ACTION: {"type": "plain_text_input", "value": "o-signatures01"}},
+        ids.ROOT_ID_BLOCK: {ids.INPUT_ACTION: {"type": "plain_text_input", "value": "r-sig1"}},
+    }}}  # fmt: skip
+    payload = {
+        "type": "view_submission", "user": {"id": REQUESTER}, "team": {"id": "T0CE"}, "api_app_id": "A0CE",
+        "trigger_id": standin.new_trigger_id(REQUESTER), "view": view,
+    }  # fmt: skip
+    return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode(), FORM
+
+
+def event(standin, conn_id: str) -> tuple[bytes, str]:
+    envelope = {
+        "type": "event_callback", "team_id": "T0CE", "api_app_id": "A0CE", "event_id": f"Ev{int(time.time() * 1e6)}",
+        "event_time": int(time.time()),
+        "event": {"type": "app_home_opened", "user": REQUESTER, "channel": "D0REQ", "tab": "home", "event_ts": "1.0"},
+    }  # fmt: skip
+    return json.dumps(envelope).encode(), "application/json"
+
+
+def url_verification(standin, conn_id: str) -> tuple[bytes, str]:
+    return json.dumps({"type": "url_verification", "challenge": "c" * 20, "token": "t"}).encode(), "application/json"
+
+
+KINDS = {"slash command": command, "button": click, "modal submission": submission, "event": event,
+         "url verification": url_verification}  # fmt: skip
+
+
+def forgeries(slack, body: bytes, kind: str):
+    """(what, response) for every way of getting the signature wrong."""
+    now = int(time.time())
+    other_body = body.replace(b"U0REQ", b"U0APP") if b"U0REQ" in body else body + b" "
+    yield "wrong secret", slack.signed_post(body, kind, secret="not-the-signing-secret")
+    yield "no signature", slack.signed_post(body, kind, headers={"X-Slack-Signature": None})
+    yield "no timestamp", slack.signed_post(body, kind, headers={"X-Slack-Request-Timestamp": None})
+    yield "6 minutes old", slack.signed_post(body, kind, timestamp=now - 6 * 60)
+    yield "6 minutes ahead", slack.signed_post(body, kind, timestamp=now + 6 * 60)
+    yield "timestamp not a number", slack.signed_post(
+        body, kind, headers={"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": signature(slack.signing_secret, "soon", body)}
+    )
+    yield "body changed after signing", slack.signed_post(
+        other_body, kind, timestamp=now, headers={"X-Slack-Signature": signature(slack.signing_secret, now, body)}
+    )
+    yield "another scheme", slack.signed_post(
+        body, kind, timestamp=now, headers={"X-Slack-Signature": "v1=" + signature(slack.signing_secret, now, body)[3:]}
+    )
+    yield "empty signature", slack.signed_post(body, kind, headers={"X-Slack-Signature": ""})
+
+
+@pytest.mark.parametrize("name", list(KINDS))
+def test_unsigned_or_badly_signed_requests_get_401_and_change_nothing(name, standin, redis_url, bots, tmp_path):
+    bot = bots(bot_env(redis_url, standin, tmp_path / "data"))
+    slack = slack_for(bot, standin)
+    conn_id = set_up_connection(redis_url, standin, requester=REQUESTER, org_id="o-signatures00", until="started")
+    body, kind = KINDS[name](standin, conn_id)
+    before, calls = dump(redis_url), len(standin.calls)
+
+    answers = {what: response.status for what, response in forgeries(slack, body, kind)}
+    assert set(answers.values()) == {401}, answers
+    time.sleep(0.2)  # anything started after the answer would show by now
+    assert dump(redis_url) == before
+    assert standin.calls[calls:] == [] and not standin.responses
+
+    # The same request, signed properly, is acted on.
+    response = slack.signed_post(body, kind)
+    assert response.status == 200, response.text
+    if name == "url verification":
+        assert "c" * 20 in response.text
+    elif name != "event":
+        wait_until(lambda: dump(redis_url) != before, 5, "the signed request to change something")
+    if name == "button":
+        wait_until(lambda: connection(redis_url, conn_id)["state"] == "cancelled", 5, "the cancellation")
+    wait_until(lambda: jobs_settled(redis_url), 10, "every job done")
+
+
+def test_only_post_on_the_events_path(standin, redis_url, bots, tmp_path):
+    bot = bots(bot_env(redis_url, standin, tmp_path / "data"))
+    import urllib.error
+    import urllib.request
+
+    for method, path in (("GET", "/slack/events"), ("PUT", "/slack/events"), ("POST", "/healthz"), ("POST", "/")):
+        request = urllib.request.Request(bot.url + path, data=b"" if method != "GET" else None, method=method)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        assert refused.value.code in (404, 405)
+    assert not standin.calls
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(standin, redis_url, bots, tmp_path):
+    """Slack's payloads are a few kilobytes; nobody unauthenticated gets the bot to buffer megabytes."""
+    bot = bots(bot_env(redis_url, standin, tmp_path / "data"))
+    slack = slack_for(bot, standin)
+    body = b"payload=" + b"x" * (2 * 1024 * 1024)
+    before = dump(redis_url)
+    assert slack.signed_post(body, FORM, secret="not-the-signing-secret").status == 413
+    assert slack.signed_post(body, FORM).status == 413
+    assert not standin.calls and dump(redis_url) == before
