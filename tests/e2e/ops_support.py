@@ -135,7 +135,9 @@ class Connected:
     role_arn: str
 
 
-def connect_organization(slack, standin, sandbox, redis_url, *, approver: str = APPROVER) -> Connected:
+def connect_organization(
+    slack, standin, sandbox, redis_url, *, approver: str = APPROVER, approval_channel: str | None = None
+) -> Connected:
     """The whole guided connection, as people do it in Slack, up to connected and announced."""
     journey = Journey(slack, standin)
     journey.start()
@@ -145,7 +147,7 @@ def connect_organization(slack, standin, sandbox, redis_url, *, approver: str = 
     assert journey.submit_role(role_arn).status == 200
     checklist = journey.checklist_done(timeout=30)
     assert "passed every check" in text_of(checklist), text_of(checklist)
-    request = journey.approval_request()
+    request = journey.approval_request(approval_channel)
     slack.click(approver, message=request, action_id=ids.APPROVE)
     journey.wait_reply(lambda m: "is connected" in text_of(m), "the connected notice")
     conn = connection_of(redis_url, sandbox.org_id)
