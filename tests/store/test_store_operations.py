@@ -1,0 +1,258 @@
+"""The operations' store methods against a real Redis: listing, the Status toggle, health records,
+re-check and App Home claims (atomic across processes), event de-duplication, audit ranges."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from store_testkit import APPROVER, OTHER, connection_in, dump, new_org
+
+from bot.aws.health import Uncovered
+from bot.aws.validation import CheckResult, CheckStatus
+from bot.connection.health import Health
+from bot.connection.model import OrgStatus, State
+from bot.jobs.queue import Job
+from bot.store.client import connect
+from bot.store.connections import ConnectionStore, StatusOutcome, health_key
+
+INTERVAL = 6 * 3600.0
+
+
+def connected(store, **kw):
+    conn = connection_in(store, State.CONNECTED, **kw)
+    store.update(conn.id, status="active")
+    return store.get(conn.id)
+
+
+# -- listing -----------------------------------------------------------------------------------------------
+
+
+def test_live_connections_are_the_open_and_connected_ones_with_their_health(store):
+    live = connected(store)
+    in_flight = connection_in(store, State.AWAITING_STACK)
+    connection_in(store, State.CANCELLED)
+    connection_in(store, State.DISCONNECTED)
+    store.record_health(live.id, Health(checked_at=123.0, checks=(CheckResult("a", "A", CheckStatus.FAILED),)), expected_version=0)
+    listed = {x.connection.id: x for x in store.live_connections()}
+    assert set(listed) == {live.id, in_flight.id}
+    assert listed[live.id].checked_at == 123.0 and listed[live.id].problems == 1
+    assert listed[live.id].connection.last_checks == ""  # not read: listings stay small
+    assert listed[in_flight.id].checked_at == 0.0
+
+
+# -- the Status toggle -------------------------------------------------------------------------------------
+
+
+def test_a_toggle_is_atomic_audited_and_announced(store, redis):
+    conn = connected(store)
+    accounts_before = redis.hgetall(f"ce:conn:{conn.id}:accounts")
+    result = store.set_status(OrgStatus.INACTIVE, actor=APPROVER, actor_is_approver=True, org_id=conn.org_id)
+    assert result.ok and result.connection.status == "inactive"
+    entry = redis.xrevrange("ce:audit", count=1)[0][1]
+    assert (entry["event"], entry["from"], entry["to"], entry["actor"], entry["org"]) == (
+        "disable", "active", "inactive", APPROVER, conn.org_id,
+    )  # fmt: skip
+    job = redis.xrevrange("ce:jobs:slack", count=1)[0][1]
+    assert job == {"kind": "announce_status", "conn": conn.id, "actor": APPROVER, "status": "inactive"}
+    assert redis.hgetall(f"ce:conn:{conn.id}:accounts") == accounts_before
+
+    result = store.set_status(OrgStatus.ACTIVE, actor=APPROVER, actor_is_approver=True, conn_id=conn.id)
+    assert result.ok and result.connection.status == "active"
+
+
+@pytest.mark.parametrize(
+    "case, outcome",
+    [
+        ("already", StatusOutcome.UNCHANGED),
+        ("not approver", StatusOutcome.NOT_ALLOWED),
+        ("in flight", StatusOutcome.WRONG_STATE),
+        ("unknown org", StatusOutcome.NOT_FOUND),
+        ("unknown conn", StatusOutcome.NOT_FOUND),
+        ("malformed conn", StatusOutcome.NOT_FOUND),
+        ("disconnected", StatusOutcome.NOT_FOUND),
+    ],
+)
+def test_a_refused_toggle_writes_nothing(store, redis, case, outcome):
+    conn = connected(store)
+    in_flight = connection_in(store, State.VALIDATION_FAILED)
+    gone = connection_in(store, State.DISCONNECTED)
+    before = dump(redis)
+    kwargs = {
+        "already": dict(status=OrgStatus.ACTIVE, actor_is_approver=True, org_id=conn.org_id),
+        "not approver": dict(status=OrgStatus.INACTIVE, actor_is_approver=False, org_id=conn.org_id),
+        "in flight": dict(status=OrgStatus.INACTIVE, actor_is_approver=True, org_id=in_flight.org_id),
+        "unknown org": dict(status=OrgStatus.INACTIVE, actor_is_approver=True, org_id=new_org()),
+        "unknown conn": dict(status=OrgStatus.INACTIVE, actor_is_approver=True, conn_id="0" * 16),
+        "malformed conn": dict(status=OrgStatus.INACTIVE, actor_is_approver=True, conn_id="../../x"),
+        "disconnected": dict(status=OrgStatus.INACTIVE, actor_is_approver=True, org_id=gone.org_id),
+    }[case]
+    result = store.set_status(actor=OTHER, **kwargs)
+    assert result.outcome is outcome
+    assert dump(redis) == before
+
+
+def test_two_approvers_toggling_at_once_change_it_once(redis_url):
+    stores = [ConnectionStore(connect(redis_url)) for _ in range(8)]
+    conn = connected(stores[0])
+    barrier = threading.Barrier(len(stores))
+    outcomes = []
+
+    def toggle(store):
+        barrier.wait()
+        outcomes.append(store.set_status(OrgStatus.INACTIVE, actor=APPROVER, actor_is_approver=True, conn_id=conn.id).outcome)
+
+    threads = [threading.Thread(target=toggle, args=(s,)) for s in stores]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(outcomes).count(StatusOutcome.OK) == 1
+    assert outcomes.count(StatusOutcome.UNCHANGED) == len(stores) - 1
+    assert [e["event"] for _, e in stores[0].redis.xrange("ce:audit")].count("disable") == 1
+
+
+# -- health ------------------------------------------------------------------------------------------------
+
+
+def test_health_is_written_with_compare_and_set_and_only_while_connected(store, redis):
+    conn = connected(store)
+    health = Health(
+        checked_at=10.0,
+        checks=(CheckResult("root", "Root", CheckStatus.PASSED),),
+        uncovered=(Uncovered("111122223333", "Prod", "OUTDATED — SCP"),),
+        members=3,
+    )
+    accounts = [{"id": "111122223333", "name": "Prod", "email": "", "status": "ACTIVE"}]
+    job = Job("slack", "announce_health", "", {"change": "{}"})
+    audit = {"org": conn.org_id, "actor": "system", "event": "recheck", "from": "healthy", "to": "1 problems", "detail": "x"}
+    assert store.record_health(conn.id, health, expected_version=0, accounts=accounts, audit=audit, job=job) == ("ok", 1)
+    stored = store.health(conn.id)
+    assert stored.version == 1 and stored.uncovered == health.uncovered and stored.problems == 1
+    assert store.get(conn.id).account_count == 1 and store.accounts(conn.id) == accounts
+    assert redis.xrevrange("ce:jobs:slack", count=1)[0][1]["version"] == "1"
+    assert redis.xrevrange("ce:audit", count=1)[0][1]["event"] == "recheck"
+
+    before = dump(redis)
+    assert store.record_health(conn.id, health, expected_version=0) == ("conflict", 1)  # someone wrote first
+    assert dump(redis) == before
+
+    store.transition(conn.id, "disconnect", actor=APPROVER, actor_is_approver=True)
+    before = dump(redis)
+    assert store.record_health(conn.id, health, expected_version=1)[0] == "wrong_state"
+    assert dump(redis) == before
+
+
+def test_a_health_version_is_announced_once(store):
+    conn = connected(store)
+    store.record_health(conn.id, Health(checked_at=1.0), expected_version=0)
+    assert store.mark_notified(conn.id, 1) is True
+    assert store.mark_notified(conn.id, 1) is False
+    assert store.health(conn.id).notified == 1
+
+
+# -- scheduler claims --------------------------------------------------------------------------------------
+
+
+def test_rechecks_are_due_an_interval_after_approval_or_the_last_claim(store, clock, redis):
+    active = connected(store)
+    inactive = connected(store)
+    store.set_status(OrgStatus.INACTIVE, actor=APPROVER, actor_is_approver=True, conn_id=inactive.id)
+    connection_in(store, State.PENDING_APPROVAL)
+    before = dump(redis)
+    assert store.claim_rechecks(interval=INTERVAL, now=clock.now + INTERVAL - 1, job_queue="health") == []
+    assert dump(redis) == before  # nothing due: nothing written
+    assert store.claim_rechecks(interval=INTERVAL, now=clock.now + INTERVAL, job_queue="health") == [active.id]
+    assert redis.xrange("ce:jobs:health")[-1][1] == {"kind": "recheck", "conn": active.id, "requested_by": "system"}
+    assert store.claim_rechecks(interval=INTERVAL, now=clock.now + INTERVAL + 60, job_queue="health") == []
+    assert store.claim_rechecks(interval=INTERVAL, now=clock.now + 2 * INTERVAL, job_queue="health") == [active.id]
+
+
+def test_two_processes_claiming_at_once_claim_each_organization_once(redis_url, clock):
+    stores = [ConnectionStore(connect(redis_url), clock=clock) for _ in range(6)]
+    conns = [connected(stores[0]).id for _ in range(30)]
+    barrier = threading.Barrier(len(stores))
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def claim(store):
+        barrier.wait()
+        got = store.claim_rechecks(interval=INTERVAL, now=clock.now + INTERVAL, limit=10, job_queue="health")
+        with lock:
+            claimed.extend(got)
+
+    threads = [threading.Thread(target=claim, args=(s,)) for s in stores]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(claimed) == sorted(conns)  # all 30 (10 per claim), none twice
+    assert stores[0].redis.xlen("ce:jobs:health") == 30
+
+
+def test_expiry_happens_once_with_two_processes(redis_url, clock):
+    from bot.config import Config
+    from bot.connection.flow import ConnectionFlow
+
+    stores = [ConnectionStore(connect(redis_url), clock=clock) for _ in range(2)]
+    conns = [connection_in(stores[0], State.AWAITING_STACK).id for _ in range(10)]
+    clock.advance(3600 * 2)
+    flows = [ConnectionFlow(s, Config(trusted_account_id="111122223333", approvers=frozenset({"U1"})), clock=clock) for s in stores]
+    barrier = threading.Barrier(2)
+    expired: list[str] = []
+
+    def expire(flow):
+        barrier.wait()
+        for conn_id in flow.store.due_to_expire():
+            if flow.expire(conn_id).ok:
+                expired.append(conn_id)
+
+    threads = [threading.Thread(target=expire, args=(f,)) for f in flows]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(expired) == sorted(conns)
+    assert stores[0].redis.xlen("ce:jobs:slack") == 10  # one announce_closed each
+
+
+# -- App Home and retried events ---------------------------------------------------------------------------
+
+
+def test_the_home_refresh_is_claimed_once_per_change_and_only_with_viewers(store, redis):
+    connection_in(store, State.STARTED)
+    before = dump(redis)
+    assert store.claim_home_refresh() == []  # nobody opened the Home
+    assert dump(redis) == before
+    store.home_opened("U1")
+    store.home_opened("U2")
+    assert sorted(store.claim_home_refresh()) == ["U1", "U2"]
+    assert store.claim_home_refresh() == []  # nothing new since
+    connection_in(store, State.STARTED)
+    other = ConnectionStore(store.redis, clock=store.clock)
+    assert sorted(other.claim_home_refresh()) == ["U1", "U2"]
+    assert store.claim_home_refresh() == []
+
+
+def test_viewers_who_have_not_looked_for_a_month_are_forgotten(store, clock):
+    store.home_opened("UOLD")
+    clock.advance(31 * 86400)
+    store.home_opened("UNEW")
+    connection_in(store, State.STARTED)
+    assert store.claim_home_refresh() == ["UNEW"]
+
+
+def test_an_event_is_first_seen_once(store):
+    assert store.first_sighting("event:Ev1", 60) is True
+    assert store.first_sighting("event:Ev1", 60) is False
+    assert store.first_sighting("event:Ev2", 60) is True
+
+
+# -- audit ---------------------------------------------------------------------------------------------------
+
+
+def test_audit_entries_by_time_and_the_most_recent(store):
+    started = time.time()
+    conn = connected(store)
+    entries = list(store.audit_entries(since=started - 1))
+    assert [e.event for e in entries][-5:] == ["start", "submit_ids", "submit_role", "validation_passed", "approve"]
+    assert all(started - 1 <= e.recorded_at <= time.time() + 1 for e in entries)
+    assert list(store.audit_entries(since=time.time() + 5)) == []
+    assert [e.event for e in store.recent_audit(2)] == ["approve", "validation_passed"]
+    assert len(list(store.audit_entries(since=started - 1, batch=2))) == len(entries)
+    assert store.health(conn.id) is None and health_key(conn.id).endswith(":health")
