@@ -22,6 +22,12 @@ test: $(STAMP)
 	if [ $$status -eq 5 ]; then echo "pytest ran no test: failing"; exit 1; fi; \
 	exit $$status
 
+# The benchmark (bench/README.md): ce-bot against bare Bolt apps, about 10 minutes; prints one table
+# and writes bench/results.json. Baseline 2 (Bolt's AsyncApp) needs aiohttp, from the `bench` extra.
+bench: $(STAMP)
+	@$(BIN)/python -c "import aiohttp" 2>/dev/null || $(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m bench
+
 lint: $(STAMP)
 	$(BIN)/cfn-lint templates/*.yaml
 
