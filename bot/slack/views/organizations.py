@@ -266,6 +266,7 @@ def status_modal(conn: Connection, **parts) -> dict:
 
 def status_result_text(result: StatusResult, wanted: OrgStatus, *, org_id: str, approvers: Iterable[str]) -> str:
     """What the person who toggled sees."""
+    wanted = OrgStatus(wanted)
     conn = result.connection
     org = code(conn.org_id if conn else org_id)
     if result.outcome is StatusOutcome.NOT_FOUND:
