@@ -131,3 +131,24 @@ def test_an_organization_in_flight_has_no_status_to_toggle(slack, standin, redis
     slack.command(APPROVER, "disable o-inflight0001")
     wait_ephemeral(standin, APPROVER, "is not connected (Step 2 of 4")
     assert settle(redis_url) == before
+
+
+def test_approvers_given_as_a_user_group_may_toggle(bot_env, standin, redis_url):
+    from tests.e2e.ops_support import seed_connected, sim, start_bot_with
+
+    standin.set_usergroup("S0SECOPS", ["U0GRP"], handle="secops")
+    running = start_bot_with({**bot_env, "CE_APPROVERS": "S0SECOPS"}, tick=0.2)
+    try:
+        slack = sim(running, standin)
+        seed_connected(store_for(redis_url), "o-grouporg0001", requester=REQUESTER, approver="U0GRP")
+        before = settle(redis_url)
+        slack.command(BYSTANDER, "disable o-grouporg0001")
+        refusal = wait_ephemeral(standin, BYSTANDER, "Only approvers can enable or disable")
+        assert "<!subteam^S0SECOPS>" in text_of(refusal)
+        assert settle(redis_url) == before
+        slack.command("U0GRP", "disable o-grouporg0001")
+        wait_ephemeral(standin, "U0GRP", "is now *inactive*")
+        assert connection_of(redis_url, "o-grouporg0001")["status"] == "inactive"
+        assert standin.calls_to("usergroups.users.list")
+    finally:
+        running.stop()
