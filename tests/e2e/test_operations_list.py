@@ -8,7 +8,6 @@ import threading
 import time
 from urllib.parse import urlencode
 
-import pytest
 from slack_bolt.request import BoltRequest
 
 from bot.slack import operation_ids as ops_ids
