@@ -157,13 +157,20 @@ def test_connect_an_organization_as_requester_then_approver(page, playground, sc
     assert decided.get_by_role("button").count() == 0, "the approval message lost its buttons (chat.update)"
     parent = page.locator("#channel-messages article", has_text="Connecting an AWS Organization")
     parent.get_by_text("Connected").wait_for()
-    screenshot("connected")
 
-    # The App Home tab: opening it sends app_home_opened; whatever the bot published is drawn.
+    # The App Home tab: opening it sends app_home_opened; the view the bot publishes is drawn.
+    org_id = sandbox_value(page, "org-id")
     page.get_by_role("button", name="ce-bot").click()
     home = page.locator("#home-pane")
     home.get_by_role("tab", name="Home").wait_for()
-    assert home.locator("#home-view").inner_text().strip()
+    expect(home.locator("#home-view")).to_contain_text(org_id)
+    screenshot("home")
+
+    # A button in the Home view (a block_actions from a view), behind a danger confirm dialog.
+    home.get_by_role("button", name="Disable").click()
+    confirm(page, f"Disable {org_id}?", "Disable")
+    home.get_by_role("button", name="Enable").wait_for()
+    expect(home.locator("#home-view")).to_contain_text("inactive")
 
 
 def test_validation_failure_after_turning_off_trusted_access(page, playground, screenshot):

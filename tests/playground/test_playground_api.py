@@ -310,3 +310,16 @@ def test_ce_bot_run_without_tokens_prints_one_line_and_stops_on_ctrl_c(tmp_path)
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_busy_port_is_refused_before_anything_starts(tmp_path):
+    from bot.playground.main import PlaygroundError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        playground = Playground(port=port, data_dir=tmp_path / "data")
+        with pytest.raises(PlaygroundError, match=f"port {port} is in use.*PORT"):
+            playground.start()
+    assert playground.standin is None and playground.moto_url == "", "nothing else was started"
