@@ -17,9 +17,10 @@ ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
 ROOT_ID = re.compile(r"r-[a-z0-9]{4,32}")
 ROLE_ARN = re.compile(
     r"arn:(?P<partition>aws|aws-us-gov|aws-cn|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc)"
-    r":iam::(?P<account>\d{12}):role/(?P<path>(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{1,64})"
+    r":iam::(?P<account>\d{12}):role/(?P<path>(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{1,64})",
+    re.ASCII,  # \d and \w would take any script's digits and letters; IAM takes ASCII only
 )
-ACCOUNT_ID = re.compile(r"\d{12}")
+ACCOUNT_ID = re.compile(r"\d{12}", re.ASCII)
 MAX_INPUT = 2048  # longer than any valid ARN; anything longer is refused unread
 
 

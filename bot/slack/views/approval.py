@@ -12,7 +12,6 @@ from bot.slack.views.text import (
     code,
     confirm_dialog,
     context,
-    escape,
     mention,
     mention_approver,
     section,
@@ -61,7 +60,7 @@ def decision_text(conn: Connection) -> str:
     if conn.state is State.CONNECTED:
         return f":white_check_mark: Approved by {mention(conn.decided_by)} {when(conn.decided_at)}"
     if conn.state is State.REJECTED:
-        reason = escape(conn.reject_reason) or "no reason given"
+        reason = code(conn.reject_reason) if conn.reject_reason else "no reason given"
         return f":no_entry: Rejected by {mention(conn.decided_by)} {when(conn.decided_at)}: {reason}"
     if conn.state is State.CANCELLED:
         return ":heavy_multiplication_x: The connection was cancelled before a decision."

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Iterable
 
 from bot.connection.model import Connection, State
-from bot.slack.views.text import code, escape, mention, mention_approver, when
+from bot.slack.views.text import code, mention, mention_approver, when
 from bot.slack.views.thread import STEP
 
 USAGE = (
@@ -16,19 +16,19 @@ USAGE = (
     "template made for you, the role ARN, validation, then an approver's decision\n"
     "• `/ce list` — every organization: status, member accounts, who connected and approved it, last health "
     "check, with Enable/Disable and Details buttons\n"
-    "• `/ce status <org-id>` — one organization: member accounts, last check results, history\n"
-    "• `/ce enable <org-id>` / `/ce disable <org-id>` — the organization's status; member accounts follow "
+    "• `/ce status &lt;org-id&gt;` — one organization: member accounts, last check results, history\n"
+    "• `/ce enable &lt;org-id&gt;` / `/ce disable &lt;org-id&gt;` — the organization's status; member accounts follow "
     "(approvers only)\n"
-    "• `/ce disconnect <org-id>` — remove the organization, after a confirmation, with the clean-up steps "
+    "• `/ce disconnect &lt;org-id&gt;` — remove the organization, after a confirmation, with the clean-up steps "
     "for AWS (approvers only)\n"
-    "• `/ce cancel [<org-id>]` — stop a connection in flight (yours, or any if you are an approver)\n"
+    "• `/ce cancel [&lt;org-id&gt;]` — stop a connection in flight (yours, or any if you are an approver)\n"
     "• `/ce help` — this message"
 )
 
 
 def usage(unknown: str = "") -> str:
     if unknown:
-        return f"I don't know `{escape(unknown[:100])}`.\n\n{USAGE}"
+        return f"I don't know {code(unknown[:100])}.\n\n{USAGE}"
     return USAGE
 
 
@@ -48,7 +48,7 @@ def moved_on(conn: Connection) -> str:
     if conn.state is State.CONNECTED:
         return f"{code(conn.org_id)} was already approved by {mention(conn.decided_by)} {when(conn.decided_at)}."
     if conn.state is State.REJECTED:
-        reason = escape(conn.reject_reason) or "no reason given"
+        reason = code(conn.reject_reason) if conn.reject_reason else "no reason given"
         return f"This connection was already rejected by {mention(conn.decided_by)} {when(conn.decided_at)}: {reason}"
     if conn.state is State.CANCELLED:
         return "This connection was cancelled. Start a new one with `/ce connect aws-org`."

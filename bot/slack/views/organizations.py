@@ -147,7 +147,7 @@ def list_page(listed: Sequence[Listed], page: int = 0, *, page_size: int = PAGE_
         elements = [_toggle_button(conn)] if conn.state is State.CONNECTED else []
         elements.append(button("Details", ops_ids.DETAILS, conn.id))
         blocks.append(actions(f"{ops_ids.LIST_ROW}:{page}:{row}", *elements))
-    footer = f"Page {page + 1} of {pages} · member accounts follow their organization's status · `/ce status <org-id>` for one"
+    footer = f"Page {page + 1} of {pages} · member accounts follow their organization's status · `/ce status &lt;org-id&gt;` for one"
     blocks.append(context(footer))
     nav = []
     if page > 0:

@@ -27,7 +27,11 @@ def when(epoch: float) -> str:
 
 
 def code(text: str) -> str:
-    return f"`{escape(text)}`" if text else "—"
+    """`text` as inline code: escaped, and with no backtick or line break that could end the span early
+    (inside it, `*bold*` and the like stay as typed). The way to show user text back."""
+    if not text:
+        return "—"
+    return "`" + escape(" ".join(text.splitlines())).replace("`", "\u02cb") + "`"
 
 
 def section(text: str, **extra) -> dict:

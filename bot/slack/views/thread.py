@@ -41,7 +41,7 @@ def parent_message(conn: Connection) -> dict:
             f"{conn.account_count} accounts follow the organization's status"
         )
     elif conn.state is State.REJECTED:
-        lines.append(f"Rejected by {mention(conn.decided_by)}: {escape(conn.reject_reason) or 'no reason given'}")
+        lines.append(f"Rejected by {mention(conn.decided_by)}: {code(conn.reject_reason) if conn.reject_reason else 'no reason given'}")
     elif conn.state.is_open and conn.expires_at:
         lines.append(f"Expires {when(conn.expires_at)} if not finished")
     text = f"Connecting an AWS Organization{(' ' + conn.org_id) if conn.org_id else ''}: {STEP[conn.state]}"
@@ -155,7 +155,7 @@ def closed_notice(conn: Connection, actor: str) -> dict:
     elif conn.state is State.EXPIRED:
         head = ":hourglass: This connection expired before it was finished."
     else:
-        head = f":no_entry: {mention(conn.decided_by)} rejected this connection: {escape(conn.reject_reason) or 'no reason given'}"
+        head = f":no_entry: {mention(conn.decided_by)} rejected this connection: {code(conn.reject_reason) if conn.reject_reason else 'no reason given'}"
     again = "Type `/ce connect aws-org` to start again."
     blocks = [section(head)]
     if conn.role_arn or conn.template_file_id:
