@@ -122,12 +122,17 @@ class Followups:
         if conn is None or not conn.parent_ts:
             return
         if conn.state is State.VALIDATING:
-            self.refresh_parent(conn.id)
-            if not conn.checklist_ts:
-                posted = self.client.chat_postMessage(
-                    channel=conn.channel, thread_ts=conn.parent_ts, **checklist_message(conn, pending_checklist())
-                )
-                conn = self.store.update(conn.id, checklist_ts=posted["ts"])
+            # What Slack shows is cosmetic; the outcome is not: a channel Slack refuses must not keep the
+            # job failing until it dies and the connection stays in validating (no cancel, no expiry).
+            try:
+                self.refresh_parent(conn.id)
+                if not conn.checklist_ts:
+                    posted = self.client.chat_postMessage(
+                        channel=conn.channel, thread_ts=conn.parent_ts, **checklist_message(conn, pending_checklist())
+                    )
+                    conn = self.store.update(conn.id, checklist_ts=posted["ts"])
+            except SlackApiError as error:
+                log.warning("could not show the validation in Slack (%s); validating anyway", error.response.get("error"))
             running = conn
 
             def show(checks: tuple[CheckResult, ...]) -> None:

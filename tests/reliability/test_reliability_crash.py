@@ -38,3 +38,24 @@ def test_validation_job_of_a_killed_bot_is_taken_over(standin, sandbox, redis_ur
     approvals = [m for m in journey.replies() if "Approval needed" in m.get("text", "")]
     assert len(approvals) == 1
     assert second.runtime  # (the replica that finished the work)
+
+
+def test_a_validation_whose_slack_messages_keep_failing_still_finishes(standin, redis_url, bots, tmp_path, caplog):
+    """Slack refuses every post and update in the channel (archived, bot removed) while the job retries:
+    the progress messages are cosmetic, the validation's outcome is not — the connection must not stay
+    in `validating` (where it can neither be cancelled nor expire, and keeps its organization claimed)
+    once the job has used up its attempts."""
+    from bot.jobs.queue import Job, JobQueue
+    from bot.store.client import connect
+    from tests.reliability.harness import REQUESTER, connection, set_up_connection
+
+    bot = bots(bot_env(redis_url, standin, tmp_path / "data"), claim_idle={"validate": 0.2})
+    conn_id = set_up_connection(redis_url, standin, requester=REQUESTER, org_id="o-stuckvalid01", until="validating")
+    for method in ("chat.postMessage", "chat.update"):
+        standin.fail_next(method, error="channel_not_found", status=200, times=1000)
+    JobQueue(connect(redis_url), "validate").enqueue(Job("validate", "validate", conn_id))  # as submit_role does
+    wait_until(lambda: jobs_settled(redis_url), 20, "the validation job to finish or die")
+    conn = connection(redis_url, conn_id)
+    assert conn["state"] == "validation_failed", conn["state"]  # AWS is unreachable in this test
+    assert "could not reach AWS" in conn["last_checks"]
+    assert bot.runtime
