@@ -11,6 +11,9 @@ from slack_sdk.errors import SlackApiError
 
 log = logging.getLogger(__name__)
 GROUP_CACHE_SECONDS = 300
+# The lookup may sit on an ack path (a modal's submission): bounded, and never sleeping out a 429's
+# Retry-After; when it fails, the members known before are kept.
+LOOKUP_TIMEOUT = 1.5
 
 
 class Approvers:
@@ -19,6 +22,10 @@ class Approvers:
         self.users = frozenset(a for a in approvers if not a.startswith("S"))
         self.groups = frozenset(a for a in approvers if a.startswith("S"))
         self.client = client
+        self._lookup = WebClient(
+            token=client.token, base_url=client.base_url, timeout=LOOKUP_TIMEOUT, retry_handlers=[],
+            ssl=client.ssl, proxy=client.proxy,
+        )  # fmt: skip
         self.clock = clock
         self._lock = threading.Lock()
         self._members: frozenset[str] = frozenset()
@@ -37,10 +44,11 @@ class Approvers:
             members: set[str] = set()
             try:
                 for group in sorted(self.groups):
-                    members.update(self.client.usergroups_users_list(usergroup=group).get("users", []))
-            except SlackApiError as error:
+                    members.update(self._lookup.usergroups_users_list(usergroup=group).get("users", []))
+            except Exception as error:  # noqa: BLE001 - SlackApiError, 429, timeouts, connection errors
                 # Keep what we knew (nobody, at first) and ask again next time: never guess.
-                log.warning("could not read approver user groups: %s", error.response.get("error"))
+                reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
+                log.warning("could not read approver user groups: %s", reason)
                 return self._members
             self._members = frozenset(members)
             self._fetched_at = self.clock()

@@ -29,6 +29,7 @@ from tests.reliability.harness import (
     jobs_settled,
     set_up_connection,
     slack_for,
+    timed,
     wait_until,
 )
 from tests.support.slack_requests import signature
@@ -160,3 +161,36 @@ def test_a_failed_template_upload_is_retried_by_the_job(standin, redis_url, bots
     assert len(shared) == 1  # one template in the thread, not one per attempt
     instructions = [m for m in journey.replies() if "Enter the role ARN" in text_of(m)]
     assert len(instructions) == 1
+
+
+def test_a_slow_user_group_lookup_does_not_hold_up_an_acknowledgement(standin, redis_url, bots, tmp_path):
+    """The rejection reason's submission is acknowledged after checking that the user is an approver,
+    which for user-group approvers may ask Slack (usergroups.users.list) when the cached members are
+    older than a few minutes. Slack rate-limiting or slow there must not make the ack miss 3 s."""
+    group, member = "S0SECURITY", "U0GRPMEMBER"
+    standin.set_usergroup(group, [member])
+    bot = bots(bot_env(redis_url, standin, tmp_path / "data", CE_APPROVERS=f"{APPROVER},{group}"))
+    slack = slack_for(bot, standin)
+    conn_id = set_up_connection(redis_url, standin, requester=REQUESTER, org_id="o-slowgroups1", until="pending_approval")
+    slack.click(member, message=approval_request(standin, redis_url, conn_id), action_id=ids.REJECT)
+    view = standin.wait_until(lambda s: s.open_views(member), 5, "the reason modal")[-1]
+
+    bot.runtime.services.approvers._fetched_at = float("-inf")  # the cached members are now stale
+    standin.fail_next("usergroups.users.list", status=429, retry_after=3)
+    standin.fail_next("usergroups.users.list", status=429, retry_after=3)
+    response, took = timed(lambda: slack.submit(member, view, {"Reason": "not ours"}))
+    assert took < 3.0, f"acknowledged after {took:.1f} s"
+    assert response.json() is None  # still a known member of the approvers' group: decided
+    assert connection(redis_url, conn_id)["decided_by"] == member
+
+    other = set_up_connection(redis_url, standin, requester=REQUESTER, org_id="o-slowgroups2", until="pending_approval")
+    slack.click(member, message=approval_request(standin, redis_url, other), action_id=ids.REJECT)
+    view = standin.wait_until(lambda s: [v for v in s.open_views(member) if other in v.get("private_metadata", "")], 5, "the modal")[-1]
+    bot.runtime.services.approvers._fetched_at = float("-inf")
+    standin.set_latency(5, "usergroups.users.list")
+    try:
+        _, took = timed(lambda: slack.submit(member, view, {"Reason": "not ours either"}))
+    finally:
+        standin.set_latency(0, "usergroups.users.list")
+    assert took < 3.0, f"acknowledged after {took:.1f} s"
+    assert connection(redis_url, other)["state"] == "rejected"
