@@ -194,3 +194,17 @@ def test_a_slow_user_group_lookup_does_not_hold_up_an_acknowledgement(standin, r
         standin.set_latency(0, "usergroups.users.list")
     assert took < 3.0, f"acknowledged after {took:.1f} s"
     assert connection(redis_url, other)["state"] == "rejected"
+
+
+def test_an_event_delivered_again_with_x_slack_retry_num_is_handled_once(standin, redis_url, bots, tmp_path):
+    bot = bots(bot_env(redis_url, standin, tmp_path / "data"))
+    slack = slack_for(bot, standin)
+    first = slack.home_opened(REQUESTER, event_id="Ev0RETRY0001")
+    again = slack.home_opened(REQUESTER, event_id="Ev0RETRY0001", retry_num=1, retry_reason="http_timeout")
+    later = slack.home_opened(REQUESTER, event_id="Ev0RETRY0001", retry_num=2, retry_reason="http_error")
+    assert first.status == again.status == later.status == 200
+    standin.wait_until(lambda s: s.calls_to("views.publish"), 5, "the Home")
+    time.sleep(0.3)  # a second publish would come within this
+    assert len(standin.calls_to("views.publish")) == 1
+    slack.home_opened(REQUESTER, event_id="Ev0OTHER0002")  # another opening of the Home is handled
+    standin.wait_until(lambda s: len(s.calls_to("views.publish")) == 2, 5, "the second Home")
