@@ -183,4 +183,6 @@ def _problems(checks) -> int:
 
 
 def _health_word(problems: int) -> str:
-    return "healthy" if problems == 0 else f"{problems} problems"
+    if problems == 0:
+        return "healthy"
+    return "1 problem" if problems == 1 else f"{problems} problems"

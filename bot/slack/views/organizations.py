@@ -207,7 +207,7 @@ def status_blocks(
     if health is not None:
         what = "re-tested what had failed" if health.failed_only else "every check"
         title = f"*Last health check* {when(health.checked_at)} ({what}): " + (
-            "healthy" if health.ok else f"{health.problems} problems"
+            "healthy" if health.ok else _plural(health.problems, "problem", "problems")
         )
         blocks.append(section(_fit([title, *_check_lines(health.checks)])))
         uncovered = {u.id: u.reason for u in health.uncovered}
@@ -224,9 +224,9 @@ def status_blocks(
         blocks.append(section(_fit([title, *_check_lines(baseline)])))
 
     if accounts:
-        follows = f"they follow the organization's status ({conn.status or 'not connected'})"
+        follows = f"{conn.status}, following the organization" if conn.status else "not connected yet"
         lines = [_account_line(a, uncovered) for a in accounts[:ACCOUNTS_SHOWN]]
-        head_line = f"*Member accounts* ({len(accounts)}; {follows}):"
+        head_line = f"*Member accounts* ({len(accounts)}) · {follows}:"
         for i in range(0, len(lines), 35):
             chunk = lines[i : i + 35]
             blocks.append(section(_fit([head_line, *chunk] if i == 0 else chunk)))
@@ -511,7 +511,8 @@ def recheck_reply(outcome: RecheckOutcome | None, conn: Connection | None, *, fa
         )
     else:
         head = (
-            f":warning: Re-check of {org}: {len(failed)} checks fail, {len(health.uncovered_active)} of "
+            f":warning: Re-check of {org}: {_plural(len(failed), 'check fails', 'checks fail')}, "
+            f"{len(health.uncovered_active)} of "
             f"{health.members} active member accounts are not covered."
         )
     lines = [head]
@@ -530,6 +531,10 @@ def recheck_reply(outcome: RecheckOutcome | None, conn: Connection | None, *, fa
 
 
 # -- refusals and answers --------------------------------------------------------------------------------
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def unknown_organization(org_id: str) -> str:
