@@ -102,6 +102,7 @@ def test_a_replayed_ids_submission_changes_nothing(journey, slack, standin, redi
     values = {"Organization ID": sandbox.org_id, "Root ID": sandbox.root_id}
     assert slack.submit(REQUESTER, view, values).status == 200
     journey.wait_button(ids.ENTER_ROLE)
+    standin.wait_until(lambda _: not dump(redis_url).get("ce:jobs:slack"), 5, "the send_template job to finish")
     before = dump(redis_url)
     replay = slack.submit(REQUESTER, view, values)
     assert "moved on" in errors_of(replay)[ids.ORGANIZATION_ID_BLOCK]
