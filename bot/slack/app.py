@@ -9,13 +9,13 @@ as a durable job (`bot/slack/followups.py`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-import re
 from dataclasses import dataclass
 from typing import Callable
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.context.respond import Respond
 from slack_bolt.context.respond.internals import _build_message
 from slack_sdk import WebClient
@@ -29,6 +29,7 @@ from slack_sdk.webhook import WebhookClient, WebhookResponse
 from bot.config import Config
 from bot.connection.flow import ConnectionFlow
 from bot.slack.approvers import Approvers
+from bot.slack.command_text import parse_command
 from bot.slack.views import messages
 from bot.store.client import StoreUnavailable, unavailable_as_store_error
 from bot.store.connections import ConnectionStore, is_connection_id
@@ -89,16 +90,29 @@ class RetryingRespond(Respond):
         )
 
 
-# A delivery is known by its trigger_id (slash commands, clicks, modal submissions; events are
-# de-duplicated by event_id where they are handled). Kept longer than a signature is valid (5 min).
-TRIGGER_ID = re.compile(r"[0-9A-Za-z.]{1,100}")
+# Slack retries only Events API deliveries (X-Slack-Retry-Num); interactive payloads are not
+# retried, and their state changes are atomic and tell a second click what happened. The one
+# delivery that must not run twice is `/ce connect` (it creates): a captured, still-valid signed
+# request replayed is recognised by its timestamp and body. Kept longer than a signature is
+# valid (5 min).
 DELIVERY_SEEN_FOR = 600
 
 
-def first_delivery(store: ConnectionStore, trigger_id: str) -> bool:
-    """True the first time this trigger_id is seen (SET NX EX); raises StoreUnavailable."""
+def delivery_key(request: BoltRequest, body: dict) -> str:
+    """The key a repeated delivery is recognised by, or "" when repeating it is harmless."""
+    raw = request.raw_body.encode()
+    if body.get("command") and parse_command(body.get("text")).verb == "connect":
+        stamp = (request.headers.get("x-slack-request-timestamp") or [""])[0]
+        return "command:" + hashlib.sha256(stamp.encode() + b":" + raw).hexdigest()
+    if request.headers.get("x-slack-retry-num"):
+        return "retry:" + hashlib.sha256(raw).hexdigest()
+    return ""
+
+
+def first_delivery(store: ConnectionStore, key: str) -> bool:
+    """True the first time this delivery is seen (SET NX EX); raises StoreUnavailable."""
     with unavailable_as_store_error():
-        return bool(store.redis.set(f"ce:seen:trigger:{trigger_id}", "1", nx=True, ex=DELIVERY_SEEN_FOR))
+        return bool(store.redis.set(f"ce:seen:{key}", "1", nx=True, ex=DELIVERY_SEEN_FOR))
 
 
 def build_app(services: Services, client: WebClient) -> App:
@@ -120,16 +134,16 @@ def build_app(services: Services, client: WebClient) -> App:
         return next()
 
     @app.middleware
-    def once_per_delivery(body, context, next):
-        """Slack's retry of a delivery, or a signed request replayed while its signature is valid, is
+    def once_per_delivery(req, body, context, next):
+        """Slack's retry of a delivery, or `/ce connect` replayed while its signature is valid, is
         acknowledged and not handled again. `respond` gets the SDK's retry handlers."""
         if context.response_url:
             context["respond"] = RetryingRespond(response_url=context.response_url, proxy=client.proxy, ssl=client.ssl)
-        trigger = body.get("trigger_id") if isinstance(body, dict) else None
-        if isinstance(trigger, str) and TRIGGER_ID.fullmatch(trigger):
+        key = delivery_key(req, body) if isinstance(body, dict) else ""
+        if key:
             try:
-                if not first_delivery(services.store, trigger):
-                    log.info("delivery %s was handled already: acknowledged, not handled again", trigger)
+                if not first_delivery(services.store, key):
+                    log.info("a delivery was handled already: acknowledged, not handled again")
                     return BoltResponse(status=200, body="")
             except StoreUnavailable as error:
                 if error.maybe_applied and body.get("type") != "block_actions":
