@@ -15,6 +15,7 @@ from bot.slack import ids
 from bot.slack.views.modals import ids_modal
 from tests.reliability.harness import (
     CHANNEL,
+    SIGNING_SECRET,
     REQUESTER,
     bot_env,
     connection,
@@ -139,11 +140,28 @@ def test_only_post_on_the_events_path(standin, redis_url, bots, tmp_path):
 
 
 def test_an_oversized_body_is_refused_before_it_is_read(standin, redis_url, bots, tmp_path):
-    """Slack's payloads are a few kilobytes; nobody unauthenticated gets the bot to buffer megabytes."""
+    """Slack's payloads are a few kilobytes; nobody unauthenticated gets the bot to buffer megabytes.
+    The bot answers from the headers and closes, so the client sends the headers only (a client that
+    keeps sending would see its pipe broken, which is the point)."""
+    import socket
+    from urllib.parse import urlsplit
+
     bot = bots(bot_env(redis_url, standin, tmp_path / "data"))
-    slack = slack_for(bot, standin)
-    body = b"payload=" + b"x" * (2 * 1024 * 1024)
+    address = urlsplit(bot.url)
+    size = 2 * 1024 * 1024
     before = dump(redis_url)
-    assert slack.signed_post(body, FORM, secret="not-the-signing-secret").status == 413
-    assert slack.signed_post(body, FORM).status == 413
+
+    def status_for(headers: dict[str, str]) -> int:
+        lines = [f"POST /slack/events HTTP/1.1", f"Host: {address.netloc}", f"Content-Length: {size}", *(f"{k}: {v}" for k, v in headers.items())]
+        with socket.create_connection((address.hostname, address.port), timeout=5) as connection:
+            connection.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+            connection.sendall(b"payload=" + b"x" * 1024)  # the start of the body; the rest never comes
+            return int(connection.recv(1024).split()[1])
+
+    timestamp = int(time.time())
+    body = b"payload=" + b"x" * (size - len(b"payload="))
+    assert status_for({"Content-Type": FORM, "X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": "v0=00"}) == 413
+    signed = {"Content-Type": FORM, "X-Slack-Request-Timestamp": str(timestamp),
+              "X-Slack-Signature": signature(SIGNING_SECRET, timestamp, body)}  # fmt: skip
+    assert status_for(signed) == 413
     assert not standin.calls and dump(redis_url) == before
