@@ -4,10 +4,6 @@ would wipe the server's state)."""
 
 from __future__ import annotations
 
-import logging
-import urllib.request
-
-import pytest
 from aws_testkit import EXTERNAL_ID, REGION, STACK_SET, TRUSTED_ACCOUNT, FakeClock, new_session
 
 from bot.aws.session import AwsAccess
@@ -21,26 +17,7 @@ from bot.playground.sandbox_org import (
 )
 
 
-@pytest.fixture(scope="module")
-def moto_server():
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def endpoint(moto_server, monkeypatch):
-    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")).close()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
-    return moto_server
-
-
-def test_validation_against_a_moto_server(endpoint):
+def test_validation_against_a_moto_server(moto_endpoint):
     session = new_session()
     sandbox = create_sandbox_organization(member_accounts=2, session=session)
     again = create_sandbox_organization(member_accounts=3, session=session)  # reuses the organization

@@ -8,7 +8,6 @@ AWS_ENDPOINT_URL with trust policies and ExternalIds enforced.
 
 from __future__ import annotations
 
-import logging
 import socket
 import threading
 import time
@@ -72,25 +71,9 @@ def standin():
         yield stand_in
 
 
-@pytest.fixture(scope="session")
-def moto_server():
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def sandbox(moto_server, monkeypatch):
+def sandbox(moto_endpoint):
     """A fresh AWS Organization (management account, members, trusted access) in the moto server."""
-    import urllib.request
-
-    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")).read()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     with enforce_trust_policies():
         yield create_sandbox_organization(member_accounts=3)
 
