@@ -17,7 +17,17 @@ CONNECT_TARGET = "aws-org"
 
 
 def register(app) -> None:
-    app.command("/ce")(ack=ce_command, lazy=[after_ack(operations.run_command)])
+    # Only the operations have after-ack work: the rest (help, connect, unknown verbs) skip the lazy
+    # listener, whose start deep-copies the whole request on the ack path.
+    app.command("/ce", matchers=[is_operation])(ack=ce_command, lazy=[after_ack(operations.run_command)])
+    app.command("/ce")(ce_command)
+
+
+def is_operation(body) -> bool:
+    """A well-formed `/ce list|status|enable|disable|disconnect|cancel …`: the commands that do something
+    after the ack (a malformed one is answered in the ack)."""
+    line = parse_command(body.get("text"))
+    return line.verb in operations.VERBS and isinstance(operations.parse_operation(line), operations.Operation)
 
 
 def reply(ack, text: str) -> None:
