@@ -8,7 +8,6 @@ Everything binds 127.0.0.1. Fixtures are imported by `tests/reliability/conftest
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import socket
@@ -308,21 +307,9 @@ def standin():
         yield stand_in
 
 
-@pytest.fixture(scope="session")
-def moto_server():
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
 def sandbox(moto_server, monkeypatch):
-    """A fresh AWS Organization in the moto server; boto3 (the bot's too) goes there."""
+    """A fresh AWS Organization in the session's moto server (tests/conftest.py); boto3 (the bot's too) goes there."""
     from bot.playground.sandbox_org import create_sandbox_organization, enforce_trust_policies
 
     urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")).read()

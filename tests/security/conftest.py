@@ -1,3 +1,3 @@
 """Fixtures of the security tests: see tests/reliability/harness.py."""
 
-from tests.reliability.harness import bots, moto_server, no_real_aws, own_redis, processes, sandbox, standin  # noqa: F401
+from tests.reliability.harness import bots, no_real_aws, own_redis, processes, sandbox, standin  # noqa: F401
