@@ -21,7 +21,7 @@ from bot.connection.health import Health, HealthChange, assess
 from bot.connection.model import Connection, OrgStatus, State
 from bot.connection.states import SYSTEM_ACTOR
 from bot.jobs.queue import Job, JobQueue
-from bot.store.connections import ConnectionStore, Listed, StatusResult, TransitionResult
+from bot.store.connections import LIST_PAGE_SIZE, ConnectionStore, Listed, Listing, StatusResult, TransitionResult
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +57,25 @@ class Operations:
     # -- reading ------------------------------------------------------------------------------------
 
     def organizations(self) -> list[Listed]:
-        """Connected organizations (by organization ID), then connections in flight (oldest first)."""
-        live = self.store.live_connections()
-        connected = sorted((x for x in live if x.connection.state is State.CONNECTED), key=lambda x: x.connection.org_id)
-        in_flight = [x for x in live if x.connection.state is not State.CONNECTED]
-        return connected + in_flight
+        """Every connected organization (by organization ID), then every connection in flight (oldest
+        first). Reads them all: `list_page` and `overview` read what one message shows."""
+        return self.store.live_connections()
+
+    def list_page(self, page: int = 0, *, around: str = "") -> Listing:
+        """One page of `/ce list` (or the page holding connection `around`) with the counts, from the indexes."""
+        return self.store.listing(page, page_size=LIST_PAGE_SIZE, around=around)
+
+    def overview(self, connected_shown: int = LIST_PAGE_SIZE) -> Listing:
+        """The first `connected_shown` connected organizations, the counts and every connection in flight
+        (the App Home): read from the indexes, never the history."""
+        return self.store.listing(0, page_size=connected_shown, in_flight_all=True)
 
     def find(self, org_id: str) -> Connection | None:
         """The connection holding the organization (open or connected)."""
         return self.store.holder(org_id)
 
     def in_flight_of(self, user_id: str, listed: list[Listed] | None = None) -> list[Connection]:
-        listed = self.organizations() if listed is None else listed
+        listed = list(self.store.listing(0, page_size=1, in_flight_all=True).in_flight_rows) if listed is None else listed
         return [x.connection for x in listed if x.connection.state.is_open and x.connection.requester == user_id]
 
     # -- the Status toggle --------------------------------------------------------------------------

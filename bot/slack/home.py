@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.connection.operations import Operations
 from bot.slack.app import Services, services_of
-from bot.slack.views.home import EVENTS_SHOWN, home_view
+from bot.slack.views.home import EVENTS_SHOWN, ORGS_SHOWN, home_view
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class HomePublisher:
         users = list(users)
         if not users:
             return 0
-        listed = self.operations.organizations()
+        listed = self.operations.overview(ORGS_SHOWN)
         recent = self.services.store.recent_audit(EVENTS_SHOWN)
         now = float(self.operations.clock())
         published = 0

@@ -132,7 +132,7 @@ def run_command(body, client, context, respond) -> None:
 
 
 def list_command(operation, body, client, context, respond) -> None:
-    show(body, client, respond, views.list_page(operations_of(context).organizations(), 0))
+    show(body, client, respond, views.list_page(operations_of(context).list_page(0)))
 
 
 def status_command(operation, body, client, context, respond) -> None:
@@ -217,7 +217,7 @@ def show_page(body, client, context, respond) -> None:
     if not value.isdigit() or int(value) >= MAX_PAGE:
         answer(body, client, respond, "That page doesn't exist. Type `/ce list` again.")
         return
-    show(body, client, respond, views.list_page(operations_of(context).organizations(), int(value)), replace=True)
+    show(body, client, respond, views.list_page(operations_of(context).list_page(int(value))), replace=True)
 
 
 def enable_clicked(body, client, context, respond) -> None:
@@ -246,9 +246,8 @@ def _redraw(body, context, respond, ops: Operations, conn: Connection) -> None:
     """Show the message the button sat in as it now stands (a list page or a status message)."""
     block_id = str(_action(body).get("block_id", ""))
     if block_id.startswith(ops_ids.LIST_ROW + ":"):
-        listed = ops.organizations()
-        page = views.page_of(listed, conn.id)
-        respond(**views.list_page(listed, page), response_type="ephemeral", replace_original=True)
+        listing = ops.list_page(around=conn.id)
+        respond(**views.list_page(listing), response_type="ephemeral", replace_original=True)
     elif block_id == ops_ids.STATUS_ACTIONS:
         respond(**views.status_message(conn, **status_parts(context, conn)), response_type="ephemeral", replace_original=True)
 

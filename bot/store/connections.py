@@ -31,6 +31,12 @@ CONN_PREFIX = "ce:conn:"
 ORG_PREFIX = "ce:org:"
 CONNECTIONS_KEY = "ce:connections"
 EXPIRY_KEY = "ce:expiry"
+# The indexes of indexes.lua, kept by the scripts that change what they index (listing and re-checks
+# read pages and due organizations, never the whole history in ce:connections).
+ORGS_KEY = "ce:orgs"  # connected organizations, member "org_id conn_id", score 0 (by organization ID)
+IN_FLIGHT_KEY = "ce:in_flight"  # open connections by created_at
+RECHECK_KEY = "ce:recheck"  # connected, active organizations by max(decided_at, claimed_at)
+LIST_PAGE_SIZE = 20
 AUDIT_KEY = "ce:audit"
 AUDIT_MAXLEN = 100_000
 START_EVENT = "start"
@@ -150,8 +156,52 @@ class Listed:
     problems: int = 0
 
 
-def _script(name: str) -> str:
-    return (Path(__file__).with_name(name)).read_text()
+@dataclass(frozen=True)
+class Listing:
+    """One page of the organizations: connected ones by organization ID, then those in flight (oldest
+    first), with the counts a list shows; `in_flight_rows` holds every connection in flight when asked."""
+
+    rows: tuple[Listed, ...] = ()
+    page: int = 0
+    page_size: int = LIST_PAGE_SIZE
+    connected: int = 0
+    active: int = 0
+    in_flight: int = 0
+    in_flight_rows: tuple[Listed, ...] = ()
+
+    @property
+    def total(self) -> int:
+        return self.connected + self.in_flight
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @classmethod
+    def of(cls, listed: Sequence[Listed], page: int = 0, page_size: int = LIST_PAGE_SIZE) -> "Listing":
+        """The same page cut from a whole list already in that order (pure: for views and tests)."""
+        connected = [x for x in listed if x.connection.state is State.CONNECTED]
+        pages = max(1, -(-len(listed) // page_size))
+        page = min(max(0, page), pages - 1)
+        return cls(
+            rows=tuple(listed[page * page_size : (page + 1) * page_size]),
+            page=page,
+            page_size=page_size,
+            connected=len(connected),
+            active=sum(1 for x in connected if x.connection.status == OrgStatus.ACTIVE.value),
+            in_flight=len(listed) - len(connected),
+            in_flight_rows=tuple(x for x in listed if x.connection.state is not State.CONNECTED),
+        )
+
+
+def _script(name: str, *, indexed: bool = False) -> str:
+    """A script's text; `indexed` prepends indexes.lua (the index upkeep its writes share)."""
+    text = (Path(__file__).with_name(name)).read_text()
+    return (Path(__file__).with_name("indexes.lua")).read_text() + text if indexed else text
+
+
+def _index() -> dict[str, str]:
+    return {"orgs": ORGS_KEY, "in_flight": IN_FLIGHT_KEY, "recheck": RECHECK_KEY, "health_suffix": HEALTH_SUFFIX}
 
 
 @lru_cache(maxsize=None)
@@ -205,11 +255,11 @@ class ConnectionStore:
         self.redis = redis
         self.clock = clock
         self._create = redis.register_script(_script("create.lua"))
-        self._transition = redis.register_script(_script("transition.lua"))
-        self._update = redis.register_script(_script("update.lua"))
+        self._transition = redis.register_script(_script("transition.lua", indexed=True))
+        self._update = redis.register_script(_script("update.lua", indexed=True))
         self._holder = redis.register_script(_script("holder.lua"))
         self._organizations = redis.register_script(_script("organizations.lua"))
-        self._status = redis.register_script(_script("status.lua"))
+        self._status = redis.register_script(_script("status.lua", indexed=True))
         self._health = redis.register_script(_script("health.lua"))
         self._recheck = redis.register_script(_script("recheck.lua"))
         self._home = redis.register_script(_script("home.lua"))
@@ -241,6 +291,7 @@ class ConnectionStore:
                 "expires_at": repr(conn.expires_at),
                 "audit": _flat(self._audit_fields(conn.id, "", requester, START_EVENT, "", State.STARTED, now, "")),
                 "audit_maxlen": str(AUDIT_MAXLEN),
+                "index": _index(),
             }
             if job is not None:
                 job = self._job_for(job, conn.id)
@@ -316,6 +367,7 @@ class ConnectionStore:
             "conn_prefix": CONN_PREFIX,
             "final": _final_states(),
             "audit_maxlen": str(AUDIT_MAXLEN),
+            "index": _index(),
         }
         if job is not None:
             job = self._job_for(job, conn_id)
@@ -337,7 +389,8 @@ class ConnectionStore:
             raise ValueError("update needs at least one field")
         if not is_connection_id(conn_id):
             return None
-        return _connection(self._update(keys=[conn_key(conn_id)], args=_flat(values)))
+        request = json.dumps({"id": conn_id, "final": _final_states(), "index": _index()})
+        return _connection(self._update(keys=[conn_key(conn_id)], args=[request, *_flat(values)]))
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -407,15 +460,39 @@ class ConnectionStore:
     # -- operations: listing, the Status toggle, health, scheduler claims, App Home, audit ------------
 
     @guarded
-    def live_connections(self) -> list[Listed]:
-        """Every connection that is open or connected (not over), oldest first, in one round trip."""
+    def listing(
+        self, page: int = 0, *, page_size: int = LIST_PAGE_SIZE, around: str = "", in_flight_all: bool = False
+    ) -> Listing:
+        """One page of the organizations (connected ones by organization ID, then those in flight, oldest
+        first) and the counts, in one round trip that reads only the page's rows (organizations.lua).
+        `around`: show the page holding that connection; `in_flight_all`: also every connection in flight;
+        `page_size` <= 0: everything on one page."""
         request = {
             "conn_prefix": CONN_PREFIX,
             "health_suffix": HEALTH_SUFFIX,
             "fields": list(LISTED_FIELDS),
-            "final": _final_states(),
+            "page": int(page),
+            "page_size": int(page_size),
+            "around": around if is_connection_id(around) else "",
+            "in_flight_all": bool(in_flight_all),
         }
-        return [_listed(row) for row in self._organizations(keys=[CONNECTIONS_KEY], args=[json.dumps(request)])]
+        page, connected, active, in_flight, rows, in_flight_rows = self._organizations(
+            keys=[ORGS_KEY, IN_FLIGHT_KEY, RECHECK_KEY], args=[json.dumps(request)]
+        )
+        return Listing(
+            rows=tuple(_listed(row) for row in rows),
+            page=int(page),
+            page_size=int(page_size) if page_size > 0 else max(1, int(connected) + int(in_flight)),
+            connected=int(connected),
+            active=int(active),
+            in_flight=int(in_flight),
+            in_flight_rows=tuple(_listed(row) for row in in_flight_rows),
+        )
+
+    def live_connections(self) -> list[Listed]:
+        """Every connection that is open or connected (not over): connected by organization ID, then in
+        flight oldest first. Reads them all: the bot itself reads pages (`listing`)."""
+        return list(self.listing(page_size=0).rows)
 
     @guarded
     def set_status(
@@ -451,6 +528,8 @@ class ConnectionStore:
             "now": repr(float(self.clock())),
             "audit_maxlen": str(AUDIT_MAXLEN),
             "job_kind": job_kind,
+            "final": _final_states(),
+            "index": _index(),
         }
         outcome, flat = self._status(keys=[AUDIT_KEY, stream_key(job_queue)], args=[json.dumps(request)])
         return StatusResult(StatusOutcome(outcome), _connection(flat))
@@ -528,17 +607,18 @@ class ConnectionStore:
     def claim_rechecks(
         self, *, interval: float, now: float | None = None, limit: int = 100, job_queue: str = "health"
     ) -> list[str]:
-        """Connected, active organizations due for a health re-check, claimed (with a job each) atomically."""
+        """Connected, active organizations due for a health re-check (max(decided_at, claimed_at) + interval
+        <= now), claimed (with a job each) atomically; reads only ce:recheck's due entries."""
         now = float(self.clock()) if now is None else float(now)
         request = {
             "now": repr(now),
-            "interval": repr(float(interval)),
+            "due": repr(now - float(interval)),
             "limit": int(limit),
             "conn_prefix": CONN_PREFIX,
             "health_suffix": HEALTH_SUFFIX,
             "job_kind": "recheck",
         }
-        return list(self._recheck(keys=[CONNECTIONS_KEY, stream_key(job_queue)], args=[json.dumps(request)]))
+        return list(self._recheck(keys=[RECHECK_KEY, stream_key(job_queue)], args=[json.dumps(request)]))
 
     @guarded
     def first_sighting(self, key: str, ttl: float) -> bool:

@@ -4,7 +4,8 @@
 -- KEYS[1] ce:conn:{id}  KEYS[2] ce:connections  KEYS[3] ce:expiry  KEYS[4] ce:audit
 -- KEYS[5] ce:jobs:{queue} (only with a job)
 -- ARGV[1] JSON: {id, hash: [name, value, ...], created_at, expires_at,
---                audit: [field, value, ...], audit_maxlen, job: [field, value, ...]}
+--                audit: [field, value, ...], audit_maxlen, job: [field, value, ...],
+--                index: {in_flight, ...} (indexes.lua: a new connection is in flight)}
 -- Returns 1, or 0 (and writes nothing) when the ID is already taken.
 
 local req = cjson.decode(ARGV[1])
@@ -14,6 +15,7 @@ end
 redis.call('HSET', KEYS[1], unpack(req.hash))
 redis.call('ZADD', KEYS[2], req.created_at, req.id)
 redis.call('ZADD', KEYS[3], req.expires_at, req.id)
+redis.call('ZADD', req.index.in_flight, req.created_at, req.id)
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', req.audit_maxlen, '*', unpack(req.audit))
 if KEYS[5] then
   redis.call('XADD', KEYS[5], '*', unpack(req.job))

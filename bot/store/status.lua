@@ -4,7 +4,7 @@
 --
 -- KEYS[1] ce:audit   KEYS[2] ce:jobs:{queue} of the announcement
 -- ARGV[1] JSON: {conn_id, org_id, org_prefix, conn_prefix, status, event, actor, actor_is_approver (bool),
---                now, audit_maxlen, job_kind}
+--                now, audit_maxlen, job_kind, final, index (indexes.lua: the re-check index follows the status)}
 --   The connection is conn_id, or (when org_id is set) the one holding org_id.
 -- Returns {outcome, connection hash (flat)}: outcome is ok | unchanged | not_found | not_allowed | wrong_state.
 -- Every outcome but ok returns before the first write.
@@ -37,6 +37,7 @@ if current == req.status then
 end
 
 redis.call('HSET', key, 'status', req.status, 'updated_at', req.now)
+ce_reindex(req.index, key, id, req.final)
 local org = redis.call('HGET', key, 'org_id') or ''
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', req.audit_maxlen, '*',
   'conn', id, 'org', org, 'actor', req.actor, 'event', req.event,

@@ -17,6 +17,7 @@
 --   accounts: false (leave as is) or [account_id, json, ...]
 --   job: [field, value, ...]              with KEYS[5]
 --   org_prefix, conn_prefix, final: {state: true}, audit_maxlen
+--   index: {orgs, in_flight, recheck, health_suffix}   the listing and re-check indexes (indexes.lua)
 -- Returns {status, connection hash (flat), holder hash (flat, org_taken only)}
 -- where status is ok | not_found | wrong_state | not_allowed | org_taken.
 -- Every refusal returns before the first write: a refusal changes nothing.
@@ -124,6 +125,7 @@ if releases_org and org ~= '' then
     redis.call('DEL', org_key)
   end
 end
+ce_reindex(req.index, conn_key, req.id, req.final)
 
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', req.audit_maxlen, '*',
   'conn', req.id, 'org', org, 'actor', actor, 'event', req.event,

@@ -256,3 +256,65 @@ def test_audit_entries_by_time_and_the_most_recent(store):
     assert [e.event for e in store.recent_audit(2)] == ["approve", "validation_passed"]
     assert len(list(store.audit_entries(since=started - 1, batch=2))) == len(entries)
     assert store.health(conn.id) is None and health_key(conn.id).endswith(":health")
+
+
+# -- the listing and re-check indexes: pages and due re-checks never walk the history ---------------------
+
+
+def test_a_list_page_is_read_from_the_indexes_with_the_counts(store, redis, clock):
+    b = connected(store, org="o-abc1")
+    a = connected(store, org="o-abc")  # a prefix of the other: first, as sorting by organization ID does
+    c = connected(store, org="o-zzz")
+    store.set_status(OrgStatus.INACTIVE, actor=APPROVER, actor_is_approver=True, conn_id=c.id)
+    clock.advance(1)
+    old = connection_in(store, State.AWAITING_STACK)
+    clock.advance(1)
+    new = connection_in(store, State.STARTED)
+    connection_in(store, State.CANCELLED)
+    gone = connected(store)
+    store.transition(gone.id, "disconnect", actor=APPROVER, actor_is_approver=True)
+    redis.delete("ce:connections")  # the history is not read
+
+    first = store.listing(0, page_size=2)
+    assert [x.connection.id for x in first.rows] == [a.id, b.id]
+    assert (first.page, first.connected, first.active, first.in_flight, first.pages) == (0, 3, 2, 2, 3)
+    second = store.listing(1, page_size=2)
+    assert [x.connection.id for x in second.rows] == [c.id, old.id]
+    last = store.listing(99, page_size=2)  # clamped to the last page
+    assert last.page == 2 and [x.connection.id for x in last.rows] == [new.id]
+    assert store.listing(0, page_size=2, around=new.id).page == 2
+    assert store.listing(0, page_size=2, around=c.id).page == 1
+    assert [x.connection.id for x in store.listing(0, page_size=2, in_flight_all=True).in_flight_rows] == [old.id, new.id]
+    assert [x.connection.id for x in store.live_connections()] == [a.id, b.id, c.id, old.id, new.id]
+
+
+def test_the_indexes_follow_every_state_and_status_change(store, redis):
+    conn = connection_in(store, State.PENDING_APPROVAL)
+    assert redis.zscore("ce:in_flight", conn.id) == conn.created_at
+    conn = store.transition(conn.id, "approve", actor=APPROVER, actor_is_approver=True).connection
+    assert redis.zscore("ce:in_flight", conn.id) is None
+    assert redis.zrange("ce:orgs", 0, -1) == [f"{conn.org_id} {conn.id}"]
+    assert redis.zscore("ce:recheck", conn.id) is None  # no status yet
+    store.update(conn.id, status="active")
+    assert redis.zscore("ce:recheck", conn.id) == conn.decided_at
+    store.set_status(OrgStatus.INACTIVE, actor=APPROVER, actor_is_approver=True, conn_id=conn.id)
+    assert redis.zscore("ce:recheck", conn.id) is None
+    store.set_status(OrgStatus.ACTIVE, actor=APPROVER, actor_is_approver=True, conn_id=conn.id)
+    assert redis.zscore("ce:recheck", conn.id) == conn.decided_at
+    store.transition(conn.id, "disconnect", actor=APPROVER, actor_is_approver=True)
+    assert [redis.zcard(k) for k in ("ce:orgs", "ce:in_flight", "ce:recheck")] == [0, 0, 0]
+    for state in (State.CANCELLED, State.EXPIRED, State.REJECTED):
+        connection_in(store, state)
+    assert redis.zcard("ce:in_flight") == 0 and redis.zcard("ce:orgs") == 0
+
+
+def test_rechecks_are_claimed_from_the_due_index_not_the_history(store, clock, redis):
+    active = connected(store)
+    redis.delete("ce:connections")
+    assert store.claim_rechecks(interval=INTERVAL, now=clock.now + INTERVAL, job_queue="health") == [active.id]
+    assert redis.zscore("ce:recheck", active.id) == clock.now + INTERVAL  # due again an interval after the claim
+    store.set_status(OrgStatus.INACTIVE, actor=APPROVER, actor_is_approver=True, conn_id=active.id)
+    store.set_status(OrgStatus.ACTIVE, actor=APPROVER, actor_is_approver=True, conn_id=active.id)
+    assert redis.zscore("ce:recheck", active.id) == clock.now + INTERVAL  # the last claim still counts
+    assert store.claim_rechecks(interval=INTERVAL, now=clock.now + 2 * INTERVAL - 1, job_queue="health") == []
+    assert store.claim_rechecks(interval=INTERVAL, now=clock.now + 2 * INTERVAL, job_queue="health") == [active.id]

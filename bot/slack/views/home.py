@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from bot.connection.model import Connection, OrgStatus, State
+from bot.connection.model import Connection, State
 from bot.slack import ids
 from bot.slack import operation_ids as ops_ids
 from bot.slack.views.organizations import (
@@ -17,7 +17,7 @@ from bot.slack.views.organizations import (
     status_badge,
 )
 from bot.slack.views.text import actions, button, code, confirm_dialog, context, escape, mention, section, when
-from bot.store.connections import AuditEntry, Listed
+from bot.store.connections import AuditEntry, Listed, Listing
 
 ORGS_SHOWN = 20
 DECISIONS_SHOWN = 10
@@ -88,36 +88,38 @@ def _mine(conn: Connection) -> dict:
 
 def home_view(
     viewer: str,
-    listed: Sequence[Listed],
+    listed: Sequence[Listed] | Listing,
     recent: Sequence[AuditEntry],
     *,
     approver: bool,
     allow_self_approval: bool = False,
     now: float = 0.0,
 ) -> dict:
-    """The Home tab for `viewer` (at most 100 blocks)."""
-    connected = [x for x in listed if x.connection.state is State.CONNECTED]
-    active = sum(1 for x in connected if x.connection.status == OrgStatus.ACTIVE.value)
+    """The Home tab for `viewer` (at most 100 blocks). `listed`: a `Listing` with every connection in
+    flight (`Operations.overview`), or a whole list."""
+    listing = listed if isinstance(listed, Listing) else Listing.of(listed, 0, max(1, len(listed)))
+    connected = [x for x in listing.rows if x.connection.state is State.CONNECTED]
+    active = listing.active
     blocks: list[dict] = [
         _header("Cloud Entitlements: AWS Organizations"),
         context(
-            f"{len(connected)} connected ({active} active, {len(connected) - active} inactive) · "
-            f"{len(listed) - len(connected)} in flight" + (f" · updated {when(now)}" if now else "")
+            f"{listing.connected} connected ({active} active, {listing.connected - active} inactive) · "
+            f"{listing.in_flight} in flight" + (f" · updated {when(now)}" if now else "")
         ),
         _divider(),
         section("*Organizations*"),
     ]
     if connected:
         blocks += [_org_row(x, approver) for x in connected[:ORGS_SHOWN]]
-        if len(connected) > ORGS_SHOWN:
-            blocks.append(context(f"…and {len(connected) - ORGS_SHOWN} more: `/ce list` shows them all."))
+        if listing.connected > ORGS_SHOWN:
+            blocks.append(context(f"…and {listing.connected - ORGS_SHOWN} more: `/ce list` shows them all."))
     else:
         blocks.append(context("None yet. Start with `/ce connect aws-org` in a channel."))
 
     if approver:
         waiting = [
             x.connection
-            for x in listed
+            for x in listing.in_flight_rows
             if x.connection.state is State.PENDING_APPROVAL and (allow_self_approval or x.connection.requester != viewer)
         ]
         blocks += [_divider(), section("*Waiting for your decision*")]
@@ -129,7 +131,7 @@ def home_view(
         else:
             blocks.append(context("Nothing to decide right now."))
 
-    mine = [x.connection for x in listed if x.connection.state.is_open and x.connection.requester == viewer]
+    mine = [x.connection for x in listing.in_flight_rows if x.connection.state.is_open and x.connection.requester == viewer]
     blocks += [_divider(), section("*Your connections in flight*")]
     if mine:
         blocks += [_mine(c) for c in mine[:MINE_SHOWN]]

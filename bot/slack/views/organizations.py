@@ -29,7 +29,7 @@ from bot.slack.views.text import (
     when,
 )
 from bot.slack.views.thread import STEP
-from bot.store.connections import AuditEntry, Listed, StatusOutcome, StatusResult
+from bot.store.connections import AuditEntry, Listed, Listing, StatusOutcome, StatusResult
 from bot.template import render
 
 PAGE_SIZE = 20  # two blocks per organization: 40 of a message's 50
@@ -125,23 +125,22 @@ def list_row(item: Listed) -> str:
     )
 
 
-def list_page(listed: Sequence[Listed], page: int = 0, *, page_size: int = PAGE_SIZE) -> dict:
-    """One page of `/ce list`: at most `page_size` organizations, with Previous/Next page buttons."""
-    connected = [x for x in listed if x.connection.state is State.CONNECTED]
-    active = sum(1 for x in connected if x.connection.status == OrgStatus.ACTIVE.value)
-    in_flight = len(listed) - len(connected)
-    if not listed:
+def list_page(listed: Sequence[Listed] | Listing, page: int = 0, *, page_size: int = PAGE_SIZE) -> dict:
+    """One page of `/ce list`: at most `page_size` organizations, with Previous/Next page buttons.
+
+    `listed` is the page as the store read it (a `Listing`), or a whole list to cut the page from."""
+    listing = listed if isinstance(listed, Listing) else Listing.of(listed, page, page_size)
+    connected, active, in_flight = listing.connected, listing.active, listing.in_flight
+    if not listing.total:
         text = "No organization is connected or being connected yet. Start with `/ce connect aws-org`."
         return {"text": text, "blocks": [section(text)]}
-    pages = page_count(len(listed), page_size)
-    page = min(max(0, page), pages - 1)
+    pages, page = listing.pages, listing.page
     head = (
-        f":office: *Organizations in Cloud Entitlements*: {len(connected)} connected ({active} active, "
-        f"{len(connected) - active} inactive), {in_flight} in flight"
+        f":office: *Organizations in Cloud Entitlements*: {connected} connected ({active} active, "
+        f"{connected - active} inactive), {in_flight} in flight"
     )
     blocks = [section(head)]
-    start = page * page_size
-    for row, item in enumerate(listed[start : start + page_size]):
+    for row, item in enumerate(listing.rows[: listing.page_size]):
         conn = item.connection
         blocks.append(section(list_row(item)))
         elements = [_toggle_button(conn)] if conn.state is State.CONNECTED else []

@@ -1,0 +1,47 @@
+-- The listing and re-check indexes of one connection, kept in step with its hash. Prepended (by
+-- bot.store.connections) to every script that changes a connection's state, status, org_id or
+-- decided_at, so an index changes in the same atomic script as what it indexes.
+--
+-- idx = {orgs, in_flight, recheck, health_suffix} (from the request JSON):
+--   orgs       connected organizations, score 0, member "org_id conn_id": ZRANGE by rank is by org ID
+--   in_flight  open connections (claimed, not yet connected), scored by created_at
+--   recheck    connected, active organizations, scored by max(decided_at, health claimed_at): the time
+--              their re-check interval counts from (its ZCARD is the number of active organizations)
+-- Final states leave every index.
+
+local function ce_org_member(org, id)
+  return (org or '') .. ' ' .. id
+end
+
+local function ce_reindex(idx, key, id, final)
+  local c = redis.call('HMGET', key, 'state', 'status', 'org_id', 'decided_at', 'created_at')
+  local state, status, org, decided_at, created_at = c[1], c[2], c[3], c[4], c[5]
+  if not state then
+    return
+  end
+  if state == 'connected' then
+    redis.call('ZREM', idx.in_flight, id)
+    redis.call('ZADD', idx.orgs, 0, ce_org_member(org, id))
+    if status == 'active' then
+      -- the score is one of the stored strings (a Lua number would be cut to 14 digits)
+      local claimed = redis.call('HGET', key .. idx.health_suffix, 'claimed_at')
+      local since = decided_at
+      if not tonumber(since or '') then
+        since = '0'
+      end
+      if claimed and (tonumber(claimed) or 0) > (tonumber(since) or 0) then
+        since = claimed
+      end
+      redis.call('ZADD', idx.recheck, since, id)
+    else
+      redis.call('ZREM', idx.recheck, id)
+    end
+  elseif final[state] then
+    redis.call('ZREM', idx.in_flight, id)
+    redis.call('ZREM', idx.orgs, ce_org_member(org, id))
+    redis.call('ZREM', idx.recheck, id)
+  else
+    redis.call('ZADD', idx.in_flight, created_at or '0', id)
+  end
+end
+
