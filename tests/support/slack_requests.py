@@ -9,39 +9,36 @@ the ack is applied the way Slack applies it (a slash command's ack body becomes 
 message, a view_submission's `response_action` closes/updates/pushes the modal).
 
 Payload shapes follow Slack's documented payloads (slash command form fields,
-`block_actions`, `view_submission`, `view_closed`, Events API `event_callback`).
-Only the standard library is used: no client threads fight the bot's.
+`block_actions`, `view_submission`, `view_closed`, Events API `event_callback`);
+they are built by the playground's `bot.playground.slack_sender.SlackSender`, which
+this client extends with the tests' calling conventions, strict checks (what Slack's
+client would refuse fails the test with an AssertionError) and a transport that
+keeps response headers. Only the standard library is used: no client threads fight
+the bot's.
 """
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import hmac
+import contextlib
 import json
-import secrets
-import time
-import urllib.error
-import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
+from bot.playground.slack_sender import (
+    REQUIRED,
+    PayloadError,
+    SlackSender,
+    find_element,
+    missing_inputs,
+    signature,
+    state_values,
+)
 from bot.playground.slack_standin import SlackStandIn
 
-VERIFICATION_TOKEN = "standin-verification-token"  # the deprecated `token` field Slack still sends
+__all__ = ["VERIFICATION_TOKEN", "BotResponse", "SlackClientSim", "signature"]
 
-_TEXT_INPUTS = ("plain_text_input", "email_text_input", "url_text_input", "number_input")
-_SINGLE_SELECTS = ("static_select", "external_select", "radio_buttons")
-_MULTI_SELECTS = ("multi_static_select", "multi_external_select", "checkboxes")
-# element type → (state key, initial key) for pickers whose value is a single ID or string
-_PICKERS = {
-    "users_select": ("selected_user", "initial_user"),
-    "conversations_select": ("selected_conversation", "initial_conversation"),
-    "channels_select": ("selected_channel", "initial_channel"),
-    "datepicker": ("selected_date", "initial_date"),
-    "timepicker": ("selected_time", "initial_time"),
-}
+VERIFICATION_TOKEN = "standin-verification-token"  # the deprecated `token` field Slack still sends
 
 
 @dataclass
@@ -68,14 +65,20 @@ class BotResponse:
         return json.loads(self.body) if self.body.strip() else None
 
 
-def signature(secret: str, timestamp: int | str, body: bytes) -> str:
-    """Slack's request signature: `v0=` + HMAC-SHA256 of `v0:{timestamp}:{body}`."""
-    base = f"v0:{timestamp}:".encode() + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+@contextlib.contextmanager
+def _refused() -> Iterator[None]:
+    """What Slack's client would not send fails the test."""
+    try:
+        yield
+    except PayloadError as error:
+        raise AssertionError(str(error)) from error
 
 
-class SlackClientSim:
+class SlackClientSim(SlackSender):
     """Slack's side of the HTTP conversation with the bot, for end-to-end tests."""
+
+    token = VERIFICATION_TOKEN
+    default_domain = "standin"
 
     def __init__(
         self,
@@ -88,103 +91,34 @@ class SlackClientSim:
         path: str = "/slack/events",
         timeout: float = 10.0,
     ):
-        self.url = bot_url.rstrip("/") + path
-        self.signing_secret = signing_secret
-        self.standin = standin
-        self.team_id = team_id
-        self.api_app_id = api_app_id
-        self.timeout = timeout
+        super().__init__(
+            bot_url.rstrip("/") + path, signing_secret, standin, timeout=timeout, team_id=team_id, app_id=api_app_id
+        )
+
+    @property
+    def api_app_id(self) -> str:
+        return self.app_id
 
     # ------------------------------------------------------------- transport
 
-    def signed_post(
-        self,
-        body: bytes,
-        content_type: str,
-        *,
-        timestamp: int | None = None,
-        secret: str | None = None,
-        headers: dict[str, str | None] | None = None,
-    ) -> BotResponse:
-        """POST `body` signed like Slack; `headers` add or (with None) remove headers."""
-        timestamp = int(time.time()) if timestamp is None else timestamp
-        sent = {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": str(timestamp),
-            "X-Slack-Signature": signature(self.signing_secret if secret is None else secret, timestamp, body),
-            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
-        }
-        for name, value in (headers or {}).items():
-            for existing in [k for k in sent if k.lower() == name.lower()]:
-                del sent[existing]
-            if value is not None:
-                sent[name] = value
-        request = urllib.request.Request(self.url, data=body, headers=sent, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
-                return BotResponse(answer.status, dict(answer.headers.items()), answer.read())
-        except urllib.error.HTTPError as error:
-            with error:
-                return BotResponse(error.code, dict(error.headers.items()), error.read())
+    answers_unreachable = False  # signed_post(...) → BotResponse; a bot that is not there raises
 
-    def _post_payload(self, payload: dict) -> BotResponse:
-        body = urlencode({"payload": json.dumps(payload)}).encode()
-        response = self.signed_post(body, "application/x-www-form-urlencoded")
-        response.payload = payload
+    def _answer(self, status: int, headers: dict[str, str], body: bytes, started: float) -> BotResponse:
+        return BotResponse(status, headers, body)
+
+    def _post(self, body: bytes, content_type: str, payload: dict, headers: dict | None = None) -> BotResponse:
+        response = super()._post(body, content_type, payload, headers)
         response.trigger_id = payload.get("trigger_id")
         response.response_url = payload.get("response_url")
         return response
 
-    # ------------------------------------------------------------ who's who
-
-    def _team(self) -> dict:
-        domain = self.standin.workspace.team.get("domain", "standin")
-        return {"id": self.team_id, "domain": domain}
-
-    def _user(self, user_id: str) -> dict:
-        name = self.standin.user(user_id)["name"]
-        return {"id": user_id, "username": name, "name": name, "team_id": self.team_id}
-
-    def _channel(self, channel_id: str) -> dict:
-        info = self.standin.channel(channel_id)
-        return {"id": channel_id, "name": info.get("name") or ("directmessage" if info.get("is_im") else channel_id)}
-
     # -------------------------------------------------------------- commands
 
-    def command(
+    def command(  # type: ignore[override]
         self, user_id: str, text: str, *, channel_id: str = "C0CE", command: str = "/ce"
     ) -> BotResponse:
         """A person runs `/ce text` in a channel; the ack body is shown as Slack shows it."""
-        channel = self._channel(channel_id)
-        user = self._user(user_id)
-        response_url = self.standin.new_response_url(channel_id, user_id)
-        trigger_id = self.standin.new_trigger_id(user_id)
-        fields = {
-            "token": VERIFICATION_TOKEN,
-            "team_id": self.team_id,
-            "team_domain": self._team()["domain"],
-            "channel_id": channel_id,
-            "channel_name": channel["name"],
-            "user_id": user_id,
-            "user_name": user["name"],
-            "command": command,
-            "text": text,
-            "api_app_id": self.api_app_id,
-            "is_enterprise_install": "false",
-            "response_url": response_url,
-            "trigger_id": trigger_id,
-        }
-        response = self.signed_post(urlencode(fields).encode(), "application/x-www-form-urlencoded")
-        response.payload, response.trigger_id, response.response_url = fields, trigger_id, response_url
-        if response.status == 200 and response.body.strip():
-            # Slack shows a slash command's ack body to the user (or the channel, if in_channel).
-            try:
-                ack: Any = response.json()
-            except ValueError:
-                ack = response.text
-            if ack and (not isinstance(ack, dict) or ack.get("text") or ack.get("blocks")):
-                self.standin.apply_response(response_url, ack)
-        return response
+        return super().command(user_id, command, text, channel_id=channel_id)
 
     # ---------------------------------------------------------------- clicks
 
@@ -203,59 +137,24 @@ class SlackClientSim:
         `option` picks an option (by value or text) of a select or overflow element."""
         if (message is None) == (view is None):
             raise ValueError("click needs exactly one of message= or view=")
-        blocks = (message or view or {}).get("blocks") or []
-        block, element = _find_element(blocks, action_id)
-        action = _action(block, element, option)
-        trigger_id = self.standin.new_trigger_id(user_id)
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "user": self._user(user_id),
-            "api_app_id": self.api_app_id,
-            "token": VERIFICATION_TOKEN,
-        }
-        if message is not None:
+        with _refused():
+            block, element = find_element((message or view or {}).get("blocks") or [], None, action_id)
+            if view is not None:
+                return self._view_action(user_id, view, block, element, option, state_values(view, {}))
+            assert message is not None
             where = self.standin.locate(message["ts"]) or {}
             channel = channel_id or where.get("channel")
             if not channel:
                 raise AssertionError(f"message {message['ts']} is not in the stand-in; pass channel_id=")
-            is_ephemeral = bool(where.get("is_ephemeral"))
-            thread_ts = message.get("thread_ts")
-            container: dict[str, Any] = {
-                "type": "message",
-                "message_ts": message["ts"],
-                "channel_id": channel,
-                "is_ephemeral": is_ephemeral,
-            }
-            if thread_ts:
-                container["thread_ts"] = thread_ts
-            payload["container"] = container
-            payload["trigger_id"] = trigger_id
-            payload["team"] = self._team()
-            payload["enterprise"] = None
-            payload["is_enterprise_install"] = False
-            payload["channel"] = self._channel(channel)
-            if not is_ephemeral:  # Slack leaves the message out for ephemeral ones
-                payload["message"] = _as_message(message)
-            payload["state"] = {"values": {}}
-            payload["response_url"] = self.standin.new_response_url(
-                channel, user_id, message_ts=message["ts"], thread_ts=thread_ts, is_ephemeral=is_ephemeral
+            return self._message_action(
+                user_id, message, channel, bool(where.get("is_ephemeral")), block, element, option
             )
-        else:
-            assert view is not None
-            payload["container"] = {"type": "view", "view_id": view["id"]}
-            payload["trigger_id"] = trigger_id
-            payload["team"] = self._team()
-            payload["enterprise"] = None
-            payload["is_enterprise_install"] = False
-            shown = _as_view(view)
-            shown["state"] = {"values": _state_values(view, {})}
-            payload["view"] = shown
-        payload["actions"] = [action]
-        return self._post_payload(payload)
 
     # ----------------------------------------------------------------- modals
 
-    def submit(self, user_id: str, view: dict, values: dict[str, Any] | None = None) -> BotResponse:
+    def submit(  # type: ignore[override]
+        self, user_id: str, view: dict, values: dict[str, Any] | None = None
+    ) -> BotResponse:
         """A person fills in and submits a modal recorded by the stand-in.
 
         `values` maps an input's label text (e.g. "Organization ID") or block_id to what is typed
@@ -263,270 +162,23 @@ class SlackClientSim:
         was typed before or their initial value. Refuses, as Slack's client would, to submit a
         required input left empty. The ack is then applied: no body closes the view,
         `response_action` errors/update/push/clear act like Slack."""
-        state = _state_values(view, values or {})
-        _check_required(view, state)
+        with _refused():
+            state = state_values(view, values or {}, strict=True)
+        for block_id, problem in missing_inputs(view, state).items():
+            block = next(b for b in view.get("blocks") or [] if b.get("block_id") == block_id)
+            label = (block.get("label") or {}).get("text") or block_id
+            if problem == REQUIRED:
+                raise AssertionError(f"Slack would not submit: the required input {label!r} is empty")
+            raise AssertionError(f"Slack would not submit: {label!r}: {problem}")
         self.standin.remember_view_state(view["id"], {"values": state})
-        shown = _as_view(view)
-        shown["state"] = {"values": state}
-        payload = {
-            "type": "view_submission",
-            "team": self._team(),
-            "user": self._user(user_id),
-            "api_app_id": self.api_app_id,
-            "token": VERIFICATION_TOKEN,
-            "trigger_id": self.standin.new_trigger_id(user_id),
-            "view": shown,
-            "response_urls": [],
-            "is_enterprise_install": False,
-            "enterprise": None,
-        }
-        response = self._post_payload(payload)
-        if response.status == 200:
-            try:
-                ack = response.json() if response.body.strip() else None
-            except ValueError:
-                ack = None
-            self.standin.apply_view_ack(user_id, view["id"], ack if isinstance(ack, dict) else None)
-        return response
+        return self._submission(user_id, view, state)[0]
 
-    def close(self, user_id: str, view: dict) -> BotResponse | None:
+    def close(self, user_id: str, view: dict) -> BotResponse | None:  # type: ignore[override]
         """A person closes a modal. Slack tells the app (`view_closed`) only if `notify_on_close`."""
-        cleared = self.standin.close_view(user_id, view["id"])
-        if not view.get("notify_on_close"):
-            return None
-        shown = _as_view(view)
-        shown["state"] = {"values": _state_values(view, {})}
-        payload = {
-            "type": "view_closed",
-            "team": self._team(),
-            "user": self._user(user_id),
-            "api_app_id": self.api_app_id,
-            "token": VERIFICATION_TOKEN,
-            "view": shown,
-            "is_cleared": cleared,
-            "is_enterprise_install": False,
-            "enterprise": None,
-        }
-        return self._post_payload(payload)
+        return self._closed(user_id, view)
 
     # ----------------------------------------------------------------- events
 
-    def event(
-        self,
-        event: dict,
-        *,
-        event_id: str | None = None,
-        retry_num: int | None = None,
-        retry_reason: str | None = None,
-    ) -> BotResponse:
-        """An Events API `event_callback` envelope (JSON), optionally as Slack's retry."""
-        envelope = {
-            "token": VERIFICATION_TOKEN,
-            "team_id": self.team_id,
-            "context_team_id": self.team_id,
-            "context_enterprise_id": None,
-            "api_app_id": self.api_app_id,
-            "event": event,
-            "type": "event_callback",
-            "event_id": event_id or "Ev" + secrets.token_hex(5).upper(),
-            "event_time": int(time.time()),
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": self.team_id,
-                    "user_id": self.standin.workspace.bot["user_id"],
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": False,
-            "event_context": "4-" + secrets.token_urlsafe(24),
-        }
-        headers: dict[str, str | None] = {}
-        if retry_num is not None:
-            headers["X-Slack-Retry-Num"] = str(retry_num)
-        if retry_reason is not None:
-            headers["X-Slack-Retry-Reason"] = retry_reason
-        response = self.signed_post(json.dumps(envelope).encode(), "application/json", headers=headers)
-        response.payload = envelope
-        return response
-
-    def home_opened(self, user_id: str, **options: Any) -> BotResponse:
+    def home_opened(self, user_id: str, **options: Any) -> BotResponse:  # type: ignore[override]
         """The person opens the app's Home tab (`app_home_opened`, with the published view if any)."""
-        event: dict[str, Any] = {
-            "type": "app_home_opened",
-            "user": user_id,
-            "channel": "D" + user_id[1:],
-            "tab": "home",
-            "event_ts": f"{time.time():.6f}",
-        }
-        home = self.standin.home(user_id)
-        if home is not None:
-            event["view"] = home
-        return self.event(event, **options)
-
-
-# --------------------------------------------------------------- helpers
-
-
-def _as_message(message: dict) -> dict:
-    """The message as Slack puts it in a block_actions payload (no stand-in bookkeeping)."""
-    shown = copy.deepcopy(message)
-    for key in ("channel", "is_ephemeral"):
-        shown.pop(key, None)
-    return shown
-
-
-def _as_view(view: dict) -> dict:
-    return copy.deepcopy(view)
-
-
-def _elements(block: dict) -> list[dict]:
-    if block.get("type") == "actions":
-        return [e for e in block.get("elements") or [] if isinstance(e, dict)]
-    if block.get("type") == "section" and isinstance(block.get("accessory"), dict):
-        return [block["accessory"]]
-    if block.get("type") == "input" and isinstance(block.get("element"), dict):
-        return [block["element"]]
-    return []
-
-
-def _find_element(blocks: list[dict], action_id: str) -> tuple[dict, dict]:
-    for block in blocks:
-        for element in _elements(block):
-            if element.get("action_id") == action_id:
-                if block.get("type") == "input" and not block.get("dispatch_action"):
-                    raise AssertionError(
-                        f"{action_id!r} is in an input block without dispatch_action: Slack sends no block_actions"
-                    )
-                return block, element
-    present = sorted({e.get("action_id") for b in blocks for e in _elements(b) if e.get("action_id")})
-    raise AssertionError(f"no element with action_id {action_id!r}; there are: {present}")
-
-
-def _options(element: dict) -> list[dict]:
-    options = list(element.get("options") or [])
-    for group in element.get("option_groups") or []:
-        options.extend(group.get("options") or [])
-    return options
-
-
-def _pick(element: dict, wanted: Any) -> dict:
-    for candidate in _options(element):
-        if wanted in (candidate.get("value"), (candidate.get("text") or {}).get("text")):
-            return copy.deepcopy(candidate)
-    choices = [o.get("value") for o in _options(element)]
-    raise AssertionError(f"no option {wanted!r} in {element.get('action_id')!r}; options: {choices}")
-
-
-def _action(block: dict, element: dict, option: str | None) -> dict:
-    action: dict[str, Any] = {
-        "action_id": element["action_id"],
-        "block_id": block["block_id"],
-        "type": element.get("type"),
-        "action_ts": f"{time.time():.6f}",
-    }
-    kind = element.get("type")
-    if kind == "button":
-        action["text"] = copy.deepcopy(element.get("text"))
-        if "value" in element:
-            action["value"] = element["value"]
-        if "style" in element:
-            action["style"] = element["style"]
-    elif kind in _SINGLE_SELECTS or kind == "overflow":
-        if option is None:
-            raise AssertionError(f"{element['action_id']!r} is a {kind}: say which option=")
-        action["selected_option"] = _pick(element, option)
-        if "placeholder" in element:
-            action["placeholder"] = copy.deepcopy(element["placeholder"])
-    elif kind in _PICKERS:
-        if option is None:
-            raise AssertionError(f"{element['action_id']!r} is a {kind}: say which option=")
-        action[_PICKERS[kind][0]] = option
-    elif kind in _TEXT_INPUTS:
-        action["value"] = option
-    return action
-
-
-def _input_blocks(view: dict) -> list[dict]:
-    return [b for b in view.get("blocks") or [] if b.get("type") == "input" and isinstance(b.get("element"), dict)]
-
-
-def _state_values(view: dict, typed: dict[str, Any]) -> dict[str, dict]:
-    """view.state.values as Slack builds it: every input block, typed or kept or initial value."""
-    inputs = _input_blocks(view)
-    wanted = dict(typed)
-    previous = ((view.get("state") or {}).get("values")) or {}
-    values: dict[str, dict] = {}
-    for block in inputs:
-        element = block["element"]
-        block_id, action_id, kind = block["block_id"], element["action_id"], element.get("type")
-        label = (block.get("label") or {}).get("text")
-        key = next((k for k in (block_id, label) if k is not None and k in wanted), None)
-        if key is None and label is not None:
-            key = next((k for k in wanted if k.strip().lower() == label.strip().lower()), None)
-        earlier = previous.get(block_id, {}).get(action_id)
-        if key is not None:
-            entry = _typed_entry(element, wanted.pop(key))
-        elif earlier is not None and earlier.get("type") == kind:
-            entry = copy.deepcopy(earlier)
-        else:
-            entry = _initial_entry(element)
-        values[block_id] = {action_id: entry}
-    if wanted:
-        labels = [((b.get("label") or {}).get("text"), b["block_id"]) for b in inputs]
-        raise AssertionError(f"no input for {sorted(wanted)}; inputs (label, block_id): {labels}")
-    return values
-
-
-def _typed_entry(element: dict, value: Any) -> dict:
-    kind = element.get("type")
-    if kind in _TEXT_INPUTS:
-        text = None if value is None else str(value)
-        limit = element.get("max_length")
-        if text is not None and limit is not None and len(text) > int(limit):
-            raise AssertionError(
-                f"Slack would not accept {len(text)} characters in {element['action_id']!r} (max {limit})"
-            )
-        return {"type": kind, "value": text}
-    if kind in _SINGLE_SELECTS:
-        return {"type": kind, "selected_option": None if value is None else _pick(element, value)}
-    if kind in _MULTI_SELECTS:
-        chosen = [value] if isinstance(value, str) else list(value or [])
-        return {"type": kind, "selected_options": [_pick(element, v) for v in chosen]}
-    if kind in _PICKERS:
-        return {"type": kind, _PICKERS[kind][0]: value}
-    raise AssertionError(f"the simulator cannot type into a {kind} element yet")
-
-
-def _initial_entry(element: dict) -> dict:
-    kind = element.get("type")
-    if kind in _TEXT_INPUTS:
-        return {"type": kind, "value": element.get("initial_value")}
-    if kind in _SINGLE_SELECTS:
-        return {"type": kind, "selected_option": copy.deepcopy(element.get("initial_option"))}
-    if kind in _MULTI_SELECTS:
-        return {"type": kind, "selected_options": copy.deepcopy(element.get("initial_options") or [])}
-    if kind in _PICKERS:
-        state_key, initial_key = _PICKERS[kind]
-        return {"type": kind, state_key: element.get(initial_key)}
-    return {"type": kind}
-
-
-def _is_empty(entry: dict) -> bool:
-    meaningful = [v for k, v in entry.items() if k != "type"]
-    return all(v in (None, "", []) for v in meaningful)
-
-
-def _check_required(view: dict, values: dict[str, dict]) -> None:
-    for block in _input_blocks(view):
-        if block.get("optional"):
-            continue
-        entry = values[block["block_id"]][block["element"]["action_id"]]
-        if _is_empty(entry):
-            label = (block.get("label") or {}).get("text") or block["block_id"]
-            raise AssertionError(f"Slack would not submit: the required input {label!r} is empty")
-        element = block["element"]
-        minimum = element.get("min_length")
-        if minimum is not None and len(entry.get("value") or "") < int(minimum):
-            raise AssertionError(f"Slack would not submit: {element['action_id']!r} needs {minimum}+ characters")
+        return self.event(self._home_event(user_id), **options)
