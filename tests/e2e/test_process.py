@@ -74,3 +74,11 @@ def test_serve_with_the_embedded_redis_answers_health_and_commands(standin, tmp_
     finally:
         process.terminate()
         process.wait(15)
+
+
+@pytest.mark.parametrize("token, problem", [("", "is not set"), ("xoxb-not-an-app-token", "xapp-")])
+def test_socket_mode_needs_an_app_level_token(token, problem, tmp_path):
+    env = base_env(SLACK_APP_TOKEN=token)
+    result = subprocess.run([CE_BOT, "socket"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "SLACK_APP_TOKEN" in result.stderr and problem in result.stderr
