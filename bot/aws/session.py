@@ -17,7 +17,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 
 #: botocore retries throttling and transient errors itself (standard mode,
-#: 4 attempts in all); the timeouts keep a validation job from hanging.
+#: up to 5 attempts: max_attempts counts retries); the timeouts keep a validation job from hanging.
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 4},
     connect_timeout=5,
