@@ -8,19 +8,12 @@ AWS_ENDPOINT_URL with trust policies and ExternalIds enforced.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from dataclasses import dataclass
 
 import pytest
-import uvicorn
 
-from bot import config as configuration
 from bot.playground.sandbox_org import create_sandbox_organization, enforce_trust_policies
 from bot.playground.slack_standin import SlackStandIn
-from bot.runtime import Runtime
-from bot.server import create_http_app
+from tests.support.bot_server import RunningBot, free_port, start_bot  # noqa: F401 - imported by tests
 from tests.support.slack_requests import SlackClientSim
 
 SIGNING_SECRET = "e2e-signing-secret"
@@ -28,41 +21,6 @@ BOT_TOKEN = "xoxb-e2e-token"
 TRUSTED_ACCOUNT = "111122223333"
 REQUESTER, APPROVER, SECOND_APPROVER, BYSTANDER = "U0REQ", "U0APP", "U0APP2", "U0BYS"
 CHANNEL = "C0CE"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class RunningBot:
-    url: str
-    runtime: Runtime
-    server: uvicorn.Server
-    thread: threading.Thread
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
-def start_bot(env: dict[str, str]) -> RunningBot:
-    config = configuration.load("serve", environ=env)
-    runtime = Runtime(config)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_http_app(runtime), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the bot did not start")
-        time.sleep(0.02)
-    return RunningBot(f"http://127.0.0.1:{port}", runtime, server, thread)
 
 
 @pytest.fixture

@@ -9,19 +9,17 @@ import time
 from dataclasses import dataclass
 
 import redis as redis_py
-import uvicorn
 
-from bot import config as configuration
 from bot.connection.model import State
 from bot.connection.states import SYSTEM_ACTOR, Event
 from bot.playground.sandbox_stack import deploy_rendered_template
-from bot.runtime import Runtime
-from bot.server import create_http_app
 from bot.slack import ids
 from bot.store.client import connect
 from bot.store.connections import ConnectionStore
-from tests.e2e.conftest import APPROVER, CHANNEL, SIGNING_SECRET, RunningBot, free_port
+from tests.e2e.conftest import APPROVER, CHANNEL, SIGNING_SECRET
 from tests.e2e.journey import Journey, has_button, text_of
+from tests.support.bot_server import RunningBot, start_bot
+from tests.support.redis_state import dump  # noqa: F401 - imported by tests
 from tests.support.slack_requests import SlackClientSim
 
 WAIT = 15.0
@@ -45,51 +43,12 @@ class Clock:
 
 
 def start_bot_with(env: dict[str, str], *, clock=time.time, tick: float = 0.05) -> RunningBot:
-    """`tests.e2e.conftest.start_bot`, with the clock and the scheduler's tick under the test's control."""
-    config = configuration.load("serve", environ=env)
-    runtime = Runtime(config, clock=clock, scheduler_tick=tick)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_http_app(runtime), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the bot did not start")
-        time.sleep(0.02)
-    return RunningBot(f"http://127.0.0.1:{port}", runtime, server, thread)
+    """The bot with the clock and the scheduler's tick under the test's control."""
+    return start_bot(env, clock=clock, scheduler_tick=tick)
 
 
 def sim(bot: RunningBot, standin) -> SlackClientSim:
     return SlackClientSim(bot.url, SIGNING_SECRET, standin)
-
-
-def dump(redis_url: str) -> dict:
-    """Every ce:* key with its whole content (stream entries included), to prove nothing changed.
-
-    Left out: ce:seen:* (which deliveries were already handled: bookkeeping of retries, not state)."""
-    client = redis_py.Redis.from_url(redis_url, decode_responses=True)
-    state = {}
-    try:
-        for key in sorted(client.scan_iter("ce:*")):
-            if key.startswith("ce:seen:"):
-                continue
-            kind = client.type(key)
-            if kind == "hash":
-                state[key] = client.hgetall(key)
-            elif kind == "string":
-                state[key] = client.get(key)
-            elif kind == "zset":
-                state[key] = client.zrange(key, 0, -1, withscores=True)
-            elif kind == "stream":
-                state[key] = client.xrange(key)
-            else:
-                state[key] = kind
-    finally:
-        client.close()
-    return state
 
 
 def settle(redis_url: str, timeout: float = 5.0) -> dict:

@@ -9,7 +9,7 @@ import pytest
 from bot.slack import ids
 from tests.e2e.conftest import APPROVER, BYSTANDER, CHANNEL, REQUESTER
 from tests.e2e.journey import Journey
-from tests.e2e.redis_state import dump
+from tests.support.redis_state import dump
 
 
 @pytest.fixture

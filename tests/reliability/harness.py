@@ -10,26 +10,22 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
-from unittest import mock
 
 import pytest
 import redis as redis_py
-import uvicorn
 
-from bot import config as configuration
 from bot.playground.slack_standin import SlackStandIn
 from bot.store.embedded import EmbeddedRedis
+from tests.support.bot_server import RunningBot, free_port, start_bot  # noqa: F401 - imported by tests
+from tests.support.redis_state import dump  # noqa: F401 - imported by tests
 from tests.support.slack_requests import SlackClientSim
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,12 +57,6 @@ def timed(call: Callable[[], Any]) -> tuple[Any, float]:
     started = time.monotonic()
     value = call()
     return value, time.monotonic() - started
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, dict]:
@@ -130,30 +120,6 @@ class RedisProcess:
         self.server.stop()
 
 
-def dump(redis_url: str) -> dict:
-    """Every ce:* key and its content (streams by entry ID): to prove that a refusal changed nothing."""
-    client = redis_py.Redis.from_url(redis_url, decode_responses=True)
-    state: dict[str, Any] = {}
-    try:
-        for key in sorted(client.scan_iter("ce:*")):
-            if key.startswith("ce:seen:"):
-                continue  # which deliveries were handled (each once), not state
-            kind = client.type(key)
-            if kind == "hash":
-                state[key] = client.hgetall(key)
-            elif kind == "string":
-                state[key] = client.get(key)
-            elif kind == "zset":
-                state[key] = client.zrange(key, 0, -1, withscores=True)
-            elif kind == "stream":
-                state[key] = [entry_id for entry_id, _ in client.xrange(key)]
-            elif kind == "set":
-                state[key] = sorted(client.smembers(key))
-    finally:
-        client.close()
-    return state
-
-
 def jobs_settled(redis_url: str) -> bool:
     """No job waiting or running in any queue."""
     client = redis_py.Redis.from_url(redis_url, decode_responses=True)
@@ -205,43 +171,6 @@ def bot_env(redis_url: str, standin: SlackStandIn, data_dir: Path, **extra: str)
     }
     env.update(extra)
     return {k: v for k, v in env.items() if v is not None}
-
-
-@dataclass
-class RunningBot:
-    url: str
-    runtime: Any
-    server: uvicorn.Server
-    thread: threading.Thread
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
-def start_bot(env: dict[str, str], *, claim_idle: dict[str, float] | None = None, block: float = 0.1) -> RunningBot:
-    """The real bot (Runtime + Starlette app under uvicorn) in this process, on a free port.
-
-    `claim_idle` shortens how long a job waits before another worker takes it over (seconds by
-    queue); `block` is the workers' blocking read, short so that the bot stops fast."""
-    import bot.runtime as runtime_module
-    from bot.runtime import Runtime
-    from bot.server import create_http_app
-
-    config = configuration.load("serve", environ=env)
-    with mock.patch.dict(runtime_module.CLAIM_IDLE, claim_idle or {}):
-        runtime = Runtime(config)
-    for worker in runtime.workers:
-        worker.block_ms = max(1, int(block * 1000))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_http_app(runtime), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started or not thread.is_alive(), 10, "the bot to start")
-    assert server.started, "the bot did not start"
-    return RunningBot(f"http://127.0.0.1:{port}", runtime, server, thread)
 
 
 class BotProcess:

@@ -1,0 +1,65 @@
+"""The real bot (Runtime + the Starlette app under uvicorn) in the test's process, on a free port,
+configured only through an environment, as `ce-bot serve` is."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+from unittest import mock
+
+import uvicorn
+
+from bot import config as configuration
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RunningBot:
+    url: str
+    runtime: Any
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def start_bot(
+    env: dict[str, str],
+    *,
+    clock: Callable[[], float] = time.time,
+    scheduler_tick: float = 1.0,
+    claim_idle: dict[str, float] | None = None,
+    block: float = 0.1,
+) -> RunningBot:
+    """`claim_idle` shortens how long a job waits before another worker takes it over (seconds by
+    queue); `block` is the workers' blocking read, short so that the bot stops fast."""
+    import bot.runtime as runtime_module
+    from bot.server import create_http_app
+
+    config = configuration.load("serve", environ=env)
+    with mock.patch.dict(runtime_module.CLAIM_IDLE, claim_idle or {}):
+        runtime = runtime_module.Runtime(config, clock=clock, scheduler_tick=scheduler_tick)
+    for worker in runtime.workers:
+        worker.block_ms = max(1, int(block * 1000))
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_http_app(runtime), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the bot did not start")
+        time.sleep(0.02)
+    return RunningBot(f"http://127.0.0.1:{port}", runtime, server, thread)
