@@ -427,19 +427,7 @@ class ConnectionStore:
             batch = self.redis.xrange(AUDIT_KEY, min=start, max="+", count=batch_size)
             for entry_id, entry in batch:
                 if entry.get("conn") == conn_id:
-                    found.append(
-                        AuditEntry(
-                            id=entry_id,
-                            conn=conn_id,
-                            org=entry.get("org", ""),
-                            actor=entry.get("actor", ""),
-                            event=entry.get("event", ""),
-                            from_state=entry.get("from", ""),
-                            to_state=entry.get("to", ""),
-                            at=float(entry.get("at") or 0),
-                            detail=entry.get("detail", ""),
-                        )
-                    )
+                    found.append(AuditEntry.from_entry(entry_id, entry))
             if len(batch) < batch_size:
                 return found
             start = "(" + batch[-1][0]

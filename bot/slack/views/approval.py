@@ -36,24 +36,26 @@ def approval_request(conn: Connection, approvers: Iterable[str], thread_link: st
         blocks.append(context(f"Every check passed. <{thread_link}|Open the connection's thread>"))
     else:
         blocks.append(context("Every check passed. Only an approver other than the requester can decide."))
-    blocks.append(
-        actions(
-            "decision",
-            button(
-                "Approve",
-                ids.APPROVE,
-                conn.id,
-                style="primary",
-                confirm=confirm_dialog(
-                    "Approve this connection?",
-                    f"{conn.org_id} and its {conn.account_count} accounts become active in Cloud Entitlements.",
-                    "Approve",
-                ),
-            ),
-            button("Reject", ids.REJECT, conn.id, style="danger"),
-        )
-    )
+    blocks.append(actions("decision", *decision_buttons(conn)))
     return {"text": f"Approval needed: connect {conn.org_id} to Cloud Entitlements", "blocks": blocks}
+
+
+def decision_buttons(conn: Connection) -> list[dict]:
+    """Approve (behind a confirmation) and Reject: the same wherever an approver decides."""
+    return [
+        button(
+            "Approve",
+            ids.APPROVE,
+            conn.id,
+            style="primary",
+            confirm=confirm_dialog(
+                "Approve this connection?",
+                f"{conn.org_id} and its {conn.account_count} accounts become active in Cloud Entitlements.",
+                "Approve",
+            ),
+        ),
+        button("Reject", ids.REJECT, conn.id, style="danger"),
+    ]
 
 
 def decision_text(conn: Connection) -> str:

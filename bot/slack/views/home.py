@@ -8,6 +8,7 @@ from typing import Sequence
 from bot.connection.model import Connection, State
 from bot.slack import ids
 from bot.slack import operation_ids as ops_ids
+from bot.slack.views.approval import decision_buttons
 from bot.slack.views.organizations import (
     _plain_step,
     _toggle_button,
@@ -51,22 +52,7 @@ def _decision(conn: Connection) -> list[dict]:
     )
     return [
         section(text),
-        actions(
-            f"decide:{conn.id}",
-            button(
-                "Approve",
-                ids.APPROVE,
-                conn.id,
-                style="primary",
-                confirm=confirm_dialog(
-                    "Approve this connection?",
-                    f"{conn.org_id} and its {conn.account_count} accounts become active in Cloud Entitlements.",
-                    "Approve",
-                ),
-            ),
-            button("Reject", ids.REJECT, conn.id, style="danger"),
-            button("Details", ops_ids.DETAILS, conn.id),
-        ),
+        actions(f"decide:{conn.id}", *decision_buttons(conn), button("Details", ops_ids.DETAILS, conn.id)),
     ]
 
 
