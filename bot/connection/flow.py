@@ -25,6 +25,18 @@ VALIDATE = "validate"  # job queue for validations (slow: boto3, retries)
 MAX_REASON = 500
 
 
+def validation_request(conn: Connection) -> ValidationRequest:
+    """What AWS is asked about a connection: at connection time and at every re-check."""
+    return ValidationRequest(
+        org_id=conn.org_id,
+        root_id=conn.root_id,
+        role_arn=conn.role_arn,
+        external_id=conn.external_id,
+        region=conn.region,
+        stack_set_name=conn.stack_set_name,
+    )
+
+
 class ConnectionFlow:
     def __init__(self, store: ConnectionStore, config: Config, *, clock: Callable[[], float] = time.time, aws=None):
         self.store = store
@@ -78,16 +90,8 @@ class ConnectionFlow:
 
     def validate(self, conn: Connection, on_progress: Callable[[tuple[CheckResult, ...]], None]) -> TransitionResult:
         """Run every check against AWS (slow) and record the outcome."""
-        request = ValidationRequest(
-            org_id=conn.org_id,
-            root_id=conn.root_id,
-            role_arn=conn.role_arn,
-            external_id=conn.external_id,
-            region=conn.region,
-            stack_set_name=conn.stack_set_name,
-        )
         outcome = validate_connection(
-            request, aws=self.aws, on_progress=on_progress, assume_timeout=self.config.assume_role_timeout
+            validation_request(conn), aws=self.aws, on_progress=on_progress, assume_timeout=self.config.assume_role_timeout
         )
         return self.record_validation(conn.id, outcome)
 

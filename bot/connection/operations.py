@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from bot.aws.health import check_health
-from bot.aws.validation import CheckResult, ValidationRequest
+from bot.aws.validation import CheckResult
 from bot.config import Config
-from bot.connection.flow import SLACK, ConnectionFlow
+from bot.connection.flow import SLACK, ConnectionFlow, validation_request
 from bot.connection.health import Health, HealthChange, assess
 from bot.connection.model import Connection, OrgStatus, State
 from bot.connection.states import SYSTEM_ACTOR
@@ -128,14 +128,7 @@ class Operations:
         if failed_only and previous is None:
             only = frozenset()  # nothing failed before: the checks run, no account is re-tested
         report = check_health(
-            ValidationRequest(
-                org_id=conn.org_id,
-                root_id=conn.root_id,
-                role_arn=conn.role_arn,
-                external_id=conn.external_id,
-                region=conn.region,
-                stack_set_name=conn.stack_set_name,
-            ),
+            validation_request(conn),
             aws=self.aws,
             assume_timeout=min(self.config.assume_role_timeout, RECHECK_ASSUME_TIMEOUT),
             only_accounts=only,
