@@ -23,9 +23,8 @@ test: $(STAMP)
 	exit $$status
 
 # The benchmark (bench/README.md): ce-bot against bare Bolt apps, about 10 minutes; prints one table
-# and writes bench/results.json. Baseline 2 (Bolt's AsyncApp) needs aiohttp, from the `bench` extra.
+# and writes bench/results.json.
 bench: $(STAMP)
-	@$(BIN)/python -c "import aiohttp" 2>/dev/null || $(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench
 
 lint: $(STAMP)

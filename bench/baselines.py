@@ -1,13 +1,13 @@
 """The two baselines: bare Bolt apps whose listeners only ack, for the same /ce command, Approve button
 and IDs modal that ce-bot answers.
 
-- `sync` (baseline 1): `App(process_before_response=True)` with ce-bot's options, served exactly as
-  ce-bot is: the bot's own `bot.server.create_http_app` (Starlette, dispatch in the thread pool) under
-  `uvicorn.run` with `ce-bot serve`'s arguments.
+- `served` (baseline 1): `AsyncApp(process_before_response=True)` with ce-bot's options, served
+  exactly as ce-bot is: the bot's own `bot.server.create_http_app` (Starlette, dispatch on the event
+  loop) under `uvicorn.run` with `ce-bot serve`'s arguments.
 - `async` (baseline 2): `AsyncApp(process_before_response=True)` behind Bolt's ASGI adapter under
   uvicorn: the fastest bare Bolt configuration measured on this machine.
 
-Run as `python -m bench.baselines sync|async` with the same environment as `ce-bot serve`
+Run as `python -m bench.baselines served|async` with the same environment as `ce-bot serve`
 (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, SLACK_API_URL, HOST, PORT).
 """
 
@@ -34,43 +34,24 @@ class _BareRuntime:
     answers, start/stop. Nothing else of ce-bot runs (no Redis, no workers)."""
 
     class _Store:
-        @staticmethod
-        def ping() -> bool:
+        async def ping(self) -> bool:
             return True
+
+        async def close(self) -> None:
+            pass
 
     def __init__(self, app):
         from bot import config as configuration
 
         self.config = configuration.load("serve")
         self.app = app
-        self.store = self._Store()
+        self.ack_store = self._Store()
 
     def start(self) -> None:
         pass
 
     def stop(self) -> None:
         pass
-
-
-def sync_app(secret: str, token: str, api_url: str):
-    from slack_bolt import App
-    from slack_sdk import WebClient
-
-    app = App(
-        client=WebClient(token=token, base_url=api_url, timeout=10),
-        signing_secret=secret,
-        process_before_response=True,
-        token_verification_enabled=False,
-        raise_error_for_unhandled_request=False,
-    )
-
-    def just_ack(ack):
-        ack()
-
-    app.command("/ce")(just_ack)
-    app.action(ids.APPROVE)(just_ack)
-    app.view(ids.IDS_MODAL)(just_ack)
-    return app
 
 
 def async_app(secret: str, token: str, api_url: str):
@@ -93,13 +74,13 @@ def async_app(secret: str, token: str, api_url: str):
     return app
 
 
-def serve_sync() -> None:
+def serve_served() -> None:
     import uvicorn
 
     from bot.server import create_http_app
 
     s = _settings()
-    app = sync_app(s["secret"], s["token"], s["api_url"])
+    app = async_app(s["secret"], s["token"], s["api_url"])
     uvicorn.run(create_http_app(_BareRuntime(app)), host=s["host"], port=s["port"], log_level="warning", access_log=False)
 
 
@@ -113,4 +94,4 @@ def serve_async() -> None:
 
 
 if __name__ == "__main__":
-    {"sync": serve_sync, "async": serve_async}[sys.argv[1]]()
+    {"served": serve_served, "async": serve_async}[sys.argv[1]]()

@@ -1,25 +1,24 @@
-"""ce-bot served as `ce-bot serve` serves it, with a counting wrapper on its Redis connections.
+"""ce-bot served as `ce-bot serve` serves it, with a counting wrapper on its ack-path Redis connections.
 
-Every packed write to a Redis socket (one command, or one whole pipeline: one round trip each, health
-check PINGs included) is counted per thread. `App.dispatch` is wrapped so that what the request
-thread sends while Bolt dispatches (middleware, the listener, its ack: the ack path with
-`process_before_response=True`) is appended as one JSON line to $BENCH_TRIPS_FILE. Lazy listeners and
-job workers run on other threads and are not counted here (the harness watches them with MONITOR).
+Every packed write to an asyncio Redis socket (one command, or one whole pipeline: one round trip
+each) is counted in the request's context. `AsyncApp.async_dispatch` is wrapped so that what a
+request sends while Bolt dispatches it (middleware, the listener, its ack: the ack path with
+`process_before_response=True`) is appended as one JSON line to $BENCH_TRIPS_FILE. What follows the
+ack runs in the worker process (the harness watches it with MONITOR).
 
 Run as `python -m bench.counting` with ce-bot's environment.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
-import threading
 import time
 
-import redis.connection
+import redis.asyncio.connection
 
-_local = threading.local()
-_write_lock = threading.Lock()
+_sent: contextvars.ContextVar[list | None] = contextvars.ContextVar("sent", default=None)
 
 
 def _command_name(packed) -> str:
@@ -34,32 +33,33 @@ def _command_name(packed) -> str:
 
 
 def install() -> None:
-    original = redis.connection.AbstractConnection.send_packed_command
+    original = redis.asyncio.connection.AbstractConnection.send_packed_command
 
-    def counting(self, command, check_health=True):
-        sent = getattr(_local, "sent", None)
+    async def counting(self, command, check_health=True):
+        sent = _sent.get()
         if sent is not None:
             sent.append(_command_name(command))
-        return original(self, command, check_health)
+        return await original(self, command, check_health)
 
-    redis.connection.AbstractConnection.send_packed_command = counting
+    redis.asyncio.connection.AbstractConnection.send_packed_command = counting
 
 
 def wrap_dispatch(app, path: str) -> None:
-    dispatch = app.dispatch
+    dispatch = app.async_dispatch
 
-    def counted(request):
-        _local.sent = []
+    async def counted(request):
+        sent = []
+        token = _sent.set(sent)
         start = time.perf_counter()
         try:
-            return dispatch(request)
+            return await dispatch(request)
         finally:
-            sent, _local.sent = _local.sent, None
+            _sent.reset(token)
             record = {"ms": (time.perf_counter() - start) * 1000, "round_trips": len(sent), "commands": sent}
-            with _write_lock, open(path, "a") as out:
+            with open(path, "a") as out:
                 out.write(json.dumps(record) + "\n")
 
-    app.dispatch = counted
+    app.async_dispatch = counted
 
 
 def main() -> None:
@@ -71,7 +71,7 @@ def main() -> None:
 
     install()
     config = configuration.load("serve")
-    runtime = Runtime(config)
+    runtime = Runtime(config, worker_process=True)
     wrap_dispatch(runtime.app, os.environ["BENCH_TRIPS_FILE"])
     uvicorn.run(create_http_app(runtime), host=os.environ.get("HOST", "127.0.0.1"), port=config.port,
                 log_level="warning", access_log=False)

@@ -67,6 +67,18 @@ def cpu_sample(pid: int) -> CpuSample:
     return CpuSample(threads, ticks)
 
 
+def children(pid: int) -> list[int]:
+    """The processes `pid` started (ce-bot serve's worker process)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            pass
+    return found
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

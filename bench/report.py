@@ -23,6 +23,7 @@ def aggregate(cells: list[dict]) -> dict:
         requests = sum(cell["requests"] for cell in group)
         cpu = sum(cell["cpu_s"] for cell in group)
         redis_cpu = [cell["redis_cpu_s"] for cell in group if cell.get("redis_cpu_s") is not None]
+        worker_cpu = [cell["worker_cpu_s"] for cell in group if cell.get("worker_cpu_s") is not None]
         out[key] = {
             "rounds": len(group),
             "requests": requests,
@@ -33,6 +34,8 @@ def aggregate(cells: list[dict]) -> dict:
             "rps_rounds": [round(cell["requests"] / cell["wall_s"], 1) for cell in group],
             "cpu_ms_per_req": cpu * 1000 / requests if requests else math.nan,
             "redis_cpu_ms_per_req": sum(redis_cpu) * 1000 / requests if redis_cpu else None,
+            # ce-bot's worker process: the jobs a request caused after its ack (not the ack server's CPU)
+            "worker_cpu_ms_per_req": sum(worker_cpu) * 1000 / requests if worker_cpu else None,
             "errors": sum(cell["errors"] for cell in group),
         }
     return out
@@ -104,7 +107,7 @@ def table(table_rows: list[dict], skipped: dict[str, str]) -> str:
     head = (
         f"{'scenario':<8} {'N':>3} | {'b1 p50/p99':>11} | {'b2 p50/p99':>11} | {'ce p50/p99':>11} | "
         f"{'ce/b2 p50':>9} {'p99':>5} {'rps':>5} | {'ce/b1 p50':>9} {'p99':>5} {'rps':>5} | "
-        f"{'cpu ms/req b2':>13} {'ce':>5} {'x':>5} | {'+bg/ce p50':>10} {'p99':>5} {'rps':>5}"
+        f"{'cpu ms/req b2':>13} {'ce':>5} {'x':>5} {'wk':>5} | {'+bg/ce p50':>10} {'p99':>5} {'rps':>5}"
     )
     lines = [head, "-" * len(head)]
     for r in table_rows:
@@ -115,7 +118,8 @@ def table(table_rows: list[dict], skipped: dict[str, str]) -> str:
             f"{_f(ce['p50_ms']):>5}/{_f(ce['p99_ms']):<5} | "
             f"{_f(r['ce/b2 p50']):>9} {_f(r['ce/b2 p99']):>5} {_f(r['ce/b2 rps']):>5} | "
             f"{_f(r['ce/b1 p50']):>9} {_f(r['ce/b1 p99']):>5} {_f(r['ce/b1 rps']):>5} | "
-            f"{_f(b2['cpu_ms_per_req'], 3):>13} {_f(ce['cpu_ms_per_req'], 3):>5} {_f(r['ce/b2 cpu']):>5} | "
+            f"{_f(b2['cpu_ms_per_req'], 3):>13} {_f(ce['cpu_ms_per_req'], 3):>5} {_f(r['ce/b2 cpu']):>5} "
+            f"{_f(ce.get('worker_cpu_ms_per_req'), 3):>5} | "
             f"{_f(r.get('bg/ce p50')):>10} {_f(r.get('bg/ce p99')):>5} {_f(r.get('bg/ce rps')):>5}"
         )
     for scenario, why in skipped.items():

@@ -160,7 +160,6 @@ class Bench:
         self.bg_log: list[dict] = []
         self.extras: dict = {}
         self.list_check: dict | None = None
-        self.with_async = _has_aiohttp()
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -182,14 +181,10 @@ class Bench:
             self.stack.callback(self.aws_big.stop)
         self._seed_ce_redis()
         env = self.env()
-        specs = [(B1, ["-m", "bench.baselines", "sync"], env, True)]
-        if self.p.smoke:
-            pass  # the smoke run keeps to what `make test` installs: no aiohttp, so no baseline 2
-        elif self.with_async:
+        specs = [(B1, ["-m", "bench.baselines", "served"], env, True)]
+        if not self.p.smoke:  # the smoke run checks the harness against baseline 1 only: fewer processes
             specs.append((B2, ["-m", "bench.baselines", "async"], env, False))
             specs.append((B2X, ["-m", "bench.baselines", "async"], env, False))  # the noise
-        else:
-            say("bench: aiohttp is not installed (pip install -e '.[bench]'): baseline 2 is left out")
         for name in self.ce_names():
             extra = {"REDIS_URL": self.redis[name].url, "CE_DATA_DIR": str(self.work / f"data-{_slug(name)}")}
             if self.p.bg:
@@ -287,16 +282,19 @@ class Bench:
         total = (self.p.list_requests if scenario == "list" else self.p.requests)[clients]
         requests = build_requests(scenario, total, host, self.base_url, pools)
         redis_pid = self.redis[physical].pid if physical in self.redis else None
+        worker_pid = self.worker_pid(physical)
         self._drain(physical)
         gc.collect()
         gc.disable()
         try:
             before = procs.cpu_sample(proc.pid)
             redis_before = procs.cpu_sample(redis_pid) if redis_pid else None
+            worker_before = procs.cpu_sample(worker_pid) if worker_pid else None
             result = run_cell("127.0.0.1", proc.port, requests, clients=clients, total=total, keep_bodies=total)
             self._drain(physical)
             cpu = procs.cpu_sample(proc.pid).since(before)
             redis_cpu = procs.cpu_sample(redis_pid).since(redis_before) if redis_pid else None
+            worker_cpu = procs.cpu_sample(worker_pid).since(worker_before) if worker_pid else None
         finally:
             gc.enable()
         bodies = Counter(result.bodies)
@@ -304,7 +302,7 @@ class Bench:
             "phase": phase, "round": round_no, "server": server, "scenario": scenario, "clients": clients,
             "requests": result.count, "wall_s": result.wall_s, "errors": result.errors,
             "statuses": {str(k): v for k, v in result.statuses.items()},
-            "cpu_s": cpu, "redis_cpu_s": redis_cpu,
+            "cpu_s": cpu, "redis_cpu_s": redis_cpu, "worker_cpu_s": worker_cpu,
             "latencies_ns": result.latencies_ns,
             "answers": {body[:160].decode("utf-8", "replace"): count for body, count in bodies.most_common(3)},
         }
@@ -313,30 +311,37 @@ class Bench:
             say(f"bench: {server} {scenario} N={clients}: {result.errors} errors {cell['statuses']}")
         return cell
 
+    def worker_pid(self, server: str) -> int | None:
+        """The `ce-bot worker` process a ce-bot server started (its jobs: what follows each ack)."""
+        if server not in self.redis:
+            return None
+        found = procs.children(self.servers[server].pid)
+        return found[0] if found else None
+
     def _drain(self, server: str, timeout: float = 120.0) -> None:
-        """Wait until the after-ack work of the last cell is done: a ce-bot's Slack job queue empty, and the
-        process idle (under 5% of a core over 100 ms; Bolt's lazy listeners queue in memory). ce-bot+bg is
-        never idle (its validations): for it, the queue only."""
+        """Wait until the after-ack work of the last cell is done: a ce-bot's interactive and Slack job
+        queues empty, then its web and worker processes idle (under 5% of a core over 100 ms). ce-bot+bg
+        is never idle (its validations): for it, the queues only."""
         if server not in self.redis:
             time.sleep(0.02)
             return
-        if server != CEBG:
-            pid, deadline = self.servers[server].pid, time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                before = procs.cpu_sample(pid)
-                time.sleep(0.1)
-                if procs.cpu_sample(pid).since(before) < 0.005:
-                    break
         import redis as redis_py
 
         client = redis_py.Redis.from_url(self.redis[server].url)
         try:
             deadline = time.monotonic() + timeout
-            while client.xlen("ce:jobs:slack") and time.monotonic() < deadline:
+            while (client.xlen("ce:jobs:interactive") or client.xlen("ce:jobs:slack")) and time.monotonic() < deadline:
                 time.sleep(0.01)
         finally:
             client.close()
-        time.sleep(0.005 if self.p.smoke else 0.05)  # lazy listeners still finishing
+        if server != CEBG:
+            pids = [self.servers[server].pid] + procs.children(self.servers[server].pid)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                before = [procs.cpu_sample(pid) for pid in pids]
+                time.sleep(0.1)
+                if all(procs.cpu_sample(pid).since(b) < 0.005 for pid, b in zip(pids, before)):
+                    break
 
     def check_list(self) -> None:
         """Skip /ce list until ce-bot knows the verb (someone is adding it); else check its answer."""
@@ -592,7 +597,7 @@ class Bench:
         samples = {"ce-bot": [], "baseline1": []}
         env = self.env()
         for i in range(self.p.cold_starts):
-            for name, argv in (("ce-bot", ["-m", "bot.cli", "serve"]), ("baseline1", ["-m", "bench.baselines", "sync"])):
+            for name, argv in (("ce-bot", ["-m", "bot.cli", "serve"]), ("baseline1", ["-m", "bench.baselines", "served"])):
                 data = self.work / f"cold-{i}"
                 t0 = time.monotonic()
                 proc = procs.start_server(self.work, f"cold-{_slug(name)}-{i}", argv,
@@ -683,14 +688,6 @@ def _paginated(answer: str) -> dict:
 def _short_command(command) -> str:
     text = command.decode("utf-8", "replace") if isinstance(command, bytes) else str(command)
     return text[:80]
-
-
-def _has_aiohttp() -> bool:
-    try:
-        import aiohttp  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _slug(name: str) -> str:

@@ -16,6 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="HTTP mode on $PORT: POST /slack/events, GET /healthz")
     commands.add_parser("socket", help="Socket Mode with SLACK_APP_TOKEN (no public URL needed)")
+    worker = commands.add_parser("worker", help="run the jobs and the scheduler only, on the Redis at $REDIS_URL (ce-bot serve starts one)")
+    worker.add_argument("--parent", type=int, help=argparse.SUPPRESS)  # stop when this process is gone
     commands.add_parser("run", help="Socket Mode or HTTP mode when Slack tokens are set, else the local playground")
     audit = commands.add_parser("audit", help="print the audit log as JSON lines, e.g. --since 2026-12-01 or --since 24h")
     audit.add_argument("--since", help="ISO date or date-time (UTC unless an offset is given), or a duration: 90s, 30m, 24h, 7d")
@@ -32,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return doctor.main()
     try:
+        if args.command == "worker":
+            return run_worker(args.parent)
         return {"serve": serve, "socket": socket_mode, "run": run}[args.command]()
     except ConfigError as error:
         print(f"ce-bot: configuration error: {error}", file=sys.stderr)
@@ -45,7 +49,7 @@ def serve() -> int:
     from bot.server import create_http_app
 
     config = configuration.load("serve")
-    runtime = Runtime(config)
+    runtime = Runtime(config, worker_process=True)
     logs.instrument(runtime)
     host = os.environ.get("HOST", "0.0.0.0")
     uvicorn.run(create_http_app(runtime), host=host, port=config.port, log_level="warning", access_log=False)
@@ -53,16 +57,45 @@ def serve() -> int:
 
 
 def socket_mode() -> int:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    import asyncio
+
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.runtime import Runtime
 
     config = configuration.load("socket")
-    runtime = Runtime(config)
+    runtime = Runtime(config, worker_process=True)
     logs.instrument(runtime)
     runtime.start()
     try:
-        SocketModeHandler(runtime.app, config.slack_app_token).start()
+        asyncio.run(AsyncSocketModeHandler(runtime.app, config.slack_app_token).start_async())
+    finally:
+        runtime.stop()
+    return 0
+
+
+def run_worker(parent: int | None) -> int:
+    """The job workers and the scheduler, until SIGTERM (or, started by `ce-bot serve`, until it is gone)."""
+    import logging
+    import signal
+    import threading
+
+    from bot.runtime import Runtime
+
+    config = configuration.load("worker")
+    if not config.redis_url:
+        raise ConfigError("REDIS_URL", "is not set (ce-bot worker joins the Redis of a running ce-bot)")
+    runtime = Runtime(config)
+    logs.instrument(runtime)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    runtime.start()
+    try:
+        while not stop.wait(1.0):
+            if parent and os.getppid() != parent:
+                logging.getLogger(__name__).warning("the process that started this worker is gone: stopping")
+                break
     finally:
         runtime.stop()
     return 0

@@ -64,7 +64,7 @@ def read_dotenv(path: Path = Path(".env")) -> dict[str, str]:
 
 
 def load(mode: str, environ: Mapping[str, str] | None = None) -> Config:
-    """Read the configuration for a run mode: "serve" (HTTP), "socket", or "playground"."""
+    """Read the configuration for a run mode: "serve" (HTTP), "socket", "worker" or "playground"."""
     env = {**read_dotenv(), **(os.environ if environ is None else environ)}
 
     def get(name: str, default: str = "") -> str:
@@ -76,7 +76,7 @@ def load(mode: str, environ: Mapping[str, str] | None = None) -> Config:
             raise ConfigError(name, f"is not set ({hint})")
         return value
 
-    if mode in ("serve", "socket"):
+    if mode in ("serve", "socket", "worker"):
         token = require("SLACK_BOT_TOKEN", "the bot token, xoxb-…")
         if not token.startswith("xoxb-"):
             raise ConfigError("SLACK_BOT_TOKEN", "must be a bot token starting with xoxb-")

@@ -263,25 +263,25 @@ def instrument(runtime) -> None:
     """Records carry the connection and Slack user of the Slack request or job they belong to.
 
     Bolt runs listeners after its middleware chain has returned, so a middleware cannot wrap them:
-    `dispatch` opens a scope for the request and a middleware (after signature verification, so a
-    forged request names nobody) fills it in."""
+    `async_dispatch` opens a scope for the request (a context variable: each request is its own
+    task) and a middleware (after signature verification, so a forged request names nobody) fills it in."""
     app = runtime.app
-    dispatch = app.dispatch
+    dispatch = app.async_dispatch
 
-    def dispatch_in_scope(request):
+    async def dispatch_in_scope(request):
         token = _request.set({})
         try:
-            return dispatch(request)
+            return await dispatch(request)
         finally:
             _request.reset(token)
 
-    def log_context(body, next):
+    async def log_context(body, next):
         scope = _request.get()
         if scope is not None:
             scope["conn"], scope["user"] = request_identity(body if isinstance(body, Mapping) else {})
-        return next()
+        return await next()
 
-    app.dispatch = dispatch_in_scope
+    app.async_dispatch = dispatch_in_scope
     app.middleware(log_context)
     for worker in runtime.workers:
         worker.handlers = {kind: _bound_to_job(handler) for kind, handler in worker.handlers.items()}

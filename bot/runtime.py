@@ -13,26 +13,43 @@ from bot.connection.flow import ConnectionFlow
 from bot.connection.operations import HEALTH, Operations
 from bot.jobs.worker import Worker
 from bot.scheduler import Scheduler
-from bot.slack.app import Services, build_app, slack_client
+from bot.slack import after_ack
+from bot.slack.after_ack import AfterAck
+from bot.slack.app import Services, async_slack_client, build_app, slack_client
 from bot.slack.approvers import Approvers
 from bot.slack.followups import Followups
 from bot.slack.home import HomePublisher
 from bot.slack.operations_followups import OperationsFollowups
-from bot.store.client import connect
+from bot.store.ack_store import AckStore
+from bot.store.client import connect, connect_async
 from bot.store.connections import ConnectionStore
 from bot.store.embedded import EmbeddedRedis
+from bot.worker_process import WorkerProcess
 
 log = logging.getLogger(__name__)
 
 # Validation can wait about a minute for a new role to reach IAM; a job idle
 # for longer than this belonged to a process that died.
-CLAIM_IDLE = {"slack": 60.0, "validate": 300.0, HEALTH: 300.0}
-THREADS = {"slack": 4, "validate": 8, HEALTH: 2}  # health re-checks stay out of the guided validations' way
+# A click handed over after its ack that no worker finished within half a minute is run once more
+# (a modal's trigger_id is long gone by then; everything else still makes sense).
+CLAIM_IDLE = {"slack": 60.0, "validate": 300.0, HEALTH: 300.0, after_ack.QUEUE: 30.0}
+THREADS = {"slack": 4, "validate": 8, HEALTH: 2, after_ack.QUEUE: 4}  # health re-checks stay out of the guided validations' way
+MAX_ATTEMPTS = {after_ack.QUEUE: 2}  # others: the worker's default
 
 
 class Runtime:
+    """The web side (the Bolt app, acking on an event loop) and the worker side (job workers and the
+    scheduler, in threads). `start()` runs the worker side in this process, or, with
+    `worker_process=True` (`ce-bot serve` and `ce-bot socket`), in a `ce-bot worker` child."""
+
     def __init__(
-        self, config: Config, *, aws=None, clock: Callable[[], float] = time.time, scheduler_tick: float = 1.0
+        self,
+        config: Config,
+        *,
+        aws=None,
+        clock: Callable[[], float] = time.time,
+        scheduler_tick: float = 1.0,
+        worker_process: bool = False,
     ):
         self.config = config
         self.embedded: EmbeddedRedis | None = None
@@ -40,34 +57,53 @@ class Runtime:
         if not redis_url:
             self.embedded = EmbeddedRedis(config.data_dir)
             redis_url = self.embedded.start()
+        self.redis_url = redis_url
         self.redis = connect(redis_url)
         self.store = ConnectionStore(self.redis, clock=clock)
+        self.ack_store = AckStore(connect_async(redis_url), self.store)
         self.client = slack_client(config)
+        aws = aws or AwsAccess()
         self.services = Services(
             config=config,
             store=self.store,
-            flow=ConnectionFlow(self.store, config, clock=clock, aws=aws or AwsAccess()),
+            flow=ConnectionFlow(self.store, config, clock=clock, aws=aws),
             approvers=Approvers(config.approvers, self.client),
+            ack_store=self.ack_store,
+            ack_flow=ConnectionFlow(self.ack_store, config, clock=clock, aws=aws),
         )
-        self.app = build_app(self.services, self.client)
+        self.app = build_app(self.services, async_slack_client(config))
         self.followups = Followups(self.services, self.client)
         self.operations = Operations(self.store, config, flow=self.services.flow, clock=clock)
         self.operations_followups = OperationsFollowups(
             self.services, self.client, self.operations, refresh_parent=self.followups.refresh_parent
         )
         self.home = HomePublisher(self.services, self.client, self.operations)
+        self.after_ack = AfterAck(self.services, self.client)
         self.workers = [
-            Worker(self.redis, queue, handlers, threads=THREADS[queue], claim_idle=CLAIM_IDLE[queue])
-            for queue, handlers in job_handlers(self.followups, self.operations_followups).items()
+            Worker(
+                self.redis,
+                queue,
+                handlers,
+                threads=THREADS[queue],
+                claim_idle=CLAIM_IDLE[queue],
+                max_attempts=MAX_ATTEMPTS.get(queue, 5),
+            )
+            for queue, handlers in job_handlers(self.followups, self.operations_followups, self.after_ack).items()
         ]
         self.scheduler = Scheduler(self.operations, clock=clock, tick=scheduler_tick, on_home_refresh=self.home.publish)
+        self.worker_process = WorkerProcess(redis_url) if worker_process else None
 
     def start(self) -> None:
+        if self.worker_process is not None:
+            self.worker_process.start()
+            return
         for worker in self.workers:
             worker.start()
         self.scheduler.start()
 
     def stop(self) -> None:
+        if self.worker_process is not None:
+            self.worker_process.stop()
         self.scheduler.stop()
         # Each worker waits up to one blocking read to notice; let them notice together.
         stoppers = [threading.Thread(target=worker.stop) for worker in self.workers]

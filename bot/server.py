@@ -2,17 +2,16 @@
 
 `POST /slack/events` takes slash commands, interactivity and events;
 `GET /healthz` answers 200 when Redis is reachable (503 otherwise). Bolt's
-dispatch is synchronous, so it runs in the server's thread pool, never on
-the event loop.
+`AsyncApp` dispatches on the server's event loop: an ack path awaits its
+Redis call (bounded by the client's timeouts) and never blocks the loop.
 """
 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -31,12 +30,11 @@ def create_http_app(runtime: Runtime) -> Starlette:
         body = await _read_at_most(request, MAX_BODY)
         if body is None:
             return Response(status_code=413)
-        bolt_request = to_bolt_request(request, body)
-        bolt_response = await run_in_threadpool(runtime.app.dispatch, bolt_request)
+        bolt_response = await runtime.app.async_dispatch(to_async_bolt_request(request, body))
         return to_starlette_response(bolt_response)
 
     async def healthz(request: Request):
-        redis_up = await run_in_threadpool(runtime.store.ping)
+        redis_up = await runtime.ack_store.ping()
         return JSONResponse(
             {"ok": redis_up, "redis": "up" if redis_up else "down"}, status_code=200 if redis_up else 503
         )
@@ -48,6 +46,7 @@ def create_http_app(runtime: Runtime) -> Starlette:
             yield
         finally:
             runtime.stop()
+            await runtime.ack_store.close()
 
     return Starlette(
         routes=[

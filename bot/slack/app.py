@@ -1,37 +1,50 @@
 """Builds the Bolt app: one client, one middleware, one error handler, every surface registered.
 
-The app runs with `process_before_response=True`: a listener's `ack()` is
-the HTTP response, so ack paths do only fast work (parse, at most one
-atomic Redis transition). Slow work runs after the ack, either as a Bolt
-lazy listener wrapped by `after_ack` (UI feedback: modals, ephemerals) or
-as a durable job (`bot/slack/followups.py`).
+The app is Bolt's `AsyncApp` with `process_before_response=True`, served on
+one event loop: a listener's `ack()` is the HTTP response, and an ack path
+does only fast work, awaited: parse, at most one atomic Redis transition or
+one job handed over. Everything slower runs after the ack in the worker:
+clicks and commands as `interactive` jobs (`bot/slack/after_ack.py`), state
+changes' follow-ups as the jobs their transition enqueued
+(`bot/slack/followups.py`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from typing import Callable
+from typing import Coroutine
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import BoltResponse
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.context.respond import Respond
 from slack_bolt.context.respond.internals import _build_message
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookClient, WebhookResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.config import Config
 from bot.connection.flow import ConnectionFlow
 from bot.slack.approvers import Approvers
 from bot.slack.command_text import parse_command
 from bot.slack.views import messages
-from bot.store.client import StoreUnavailable, unavailable_as_store_error
+from bot.slack.views.modals import notice_modal
+from bot.store.ack_store import AckStore
+from bot.store.client import StoreUnavailable
 from bot.store.connections import ConnectionStore, is_connection_id
 
 log = logging.getLogger(__name__)
@@ -39,16 +52,18 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Services:
-    """What every listener needs; handed to them in `context["services"]` by middleware."""
+    """What every listener and job handler needs; handed to listeners in `context["services"]`.
+
+    `store` and `flow` are for the worker's threads; `ack_store` and `ack_flow` (the same flow over
+    the asyncio store: its steps return awaitables) are for the ack paths on the event loop.
+    """
 
     config: Config
     store: ConnectionStore
     flow: ConnectionFlow
     approvers: Approvers
-
-    def __deepcopy__(self, memo) -> "Services":
-        # Bolt deep-copies the context for lazy listeners; these are shared by design.
-        return self
+    ack_store: AckStore
+    ack_flow: ConnectionFlow
 
 
 def retry_handlers() -> list:
@@ -60,6 +75,14 @@ def retry_handlers() -> list:
     ]
 
 
+def async_retry_handlers() -> list:
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+    ]
+
+
 def slack_client(config: Config) -> WebClient:
     """Every Web API call goes to SLACK_API_URL; 429s and transient errors are retried."""
     return WebClient(
@@ -67,6 +90,16 @@ def slack_client(config: Config) -> WebClient:
         base_url=config.slack_api_url,
         timeout=10,
         retry_handlers=retry_handlers(),
+    )
+
+
+def async_slack_client(config: Config) -> AsyncWebClient:
+    """The event loop's client, for the rare call an ack path makes after answering (a notice modal)."""
+    return AsyncWebClient(
+        token=config.slack_bot_token or None,
+        base_url=config.slack_api_url,
+        timeout=10,
+        retry_handlers=async_retry_handlers(),
     )
 
 
@@ -98,7 +131,7 @@ class RetryingRespond(Respond):
 DELIVERY_SEEN_FOR = 600
 
 
-def delivery_key(request: BoltRequest, body: dict) -> str:
+def delivery_key(request: AsyncBoltRequest, body: dict) -> str:
     """The key a repeated delivery is recognised by, or "" when repeating it is harmless."""
     raw = request.raw_body.encode()
     if body.get("command") and parse_command(body.get("text")).verb == "connect":
@@ -109,50 +142,44 @@ def delivery_key(request: BoltRequest, body: dict) -> str:
     return ""
 
 
-def first_delivery(store: ConnectionStore, key: str) -> bool:
-    """True the first time this delivery is seen (SET NX EX); raises StoreUnavailable."""
-    with unavailable_as_store_error():
-        return bool(store.redis.set(f"ce:seen:{key}", "1", nx=True, ex=DELIVERY_SEEN_FOR))
-
-
-def build_app(services: Services, client: WebClient) -> App:
-    from bot.slack import approval, commands, home, operations, submissions, thread_actions
+def build_app(services: Services, client: AsyncWebClient) -> AsyncApp:
+    from bot.slack import surfaces
 
     secret = services.config.slack_signing_secret
-    app = App(
+    app = AsyncApp(
         client=client,
         signing_secret=secret or None,
         request_verification_enabled=bool(secret),
         process_before_response=True,
-        token_verification_enabled=False,  # auth.test once, on the first request, not at import
         raise_error_for_unhandled_request=False,
     )
 
     @app.middleware
-    def attach_services(context, next):
+    async def attach_services(context, next):
         context["services"] = services
-        return next()
+        return await next()
 
     @app.middleware
-    def once_per_delivery(req, body, context, next):
+    async def once_per_delivery(req, body, context, next):
         """Slack's retry of a delivery, or `/ce connect` replayed while its signature is valid, is
-        acknowledged and not handled again. `respond` gets the SDK's retry handlers."""
-        if context.response_url:
-            context["respond"] = RetryingRespond(response_url=context.response_url, proxy=client.proxy, ssl=client.ssl)
+        acknowledged and not handled again."""
         key = delivery_key(req, body) if isinstance(body, dict) else ""
         if key:
             try:
-                if not first_delivery(services.store, key):
+                if not await services.ack_store.first_sighting(key, DELIVERY_SEEN_FOR):
                     log.info("a delivery was handled already: acknowledged, not handled again")
                     return BoltResponse(status=200, body="")
             except StoreUnavailable as error:
                 if error.maybe_applied and body.get("type") != "block_actions":
-                    return report_error(error, body, log)  # Redis hangs: its listener would wait as long again
+                    return report_error(error, body, log, client)  # Redis hangs: its listener would wait as long again
                 # Redis down (fails fast): let the listener answer; some need no Redis
-        return next()
+        return await next()
 
-    app.error(report_error)
-    for surface in (commands, thread_actions, submissions, approval, operations, home):
+    @app.error
+    async def on_error(error, body, logger):
+        return report_error(error, body, logger, client)
+
+    for surface in surfaces.ALL:
         surface.register(app)
     return app
 
@@ -163,8 +190,9 @@ def user_message(error: Exception) -> str:
     return messages.SOMETHING_WENT_WRONG
 
 
-def report_error(error: Exception, body: dict, logger: logging.Logger) -> BoltResponse:
-    """The one place an unexpected failure on an ack path becomes something the user sees."""
+def report_error(error: Exception, body: dict, logger: logging.Logger, client: AsyncWebClient) -> BoltResponse:
+    """The one place an unexpected failure on an ack path becomes something the user sees: on the
+    field of a modal, in a command's answer, or (a click) ephemerally where they clicked."""
     if isinstance(error, StoreUnavailable):
         logger.warning("state store unavailable: %s", error)
     else:
@@ -178,6 +206,8 @@ def report_error(error: Exception, body: dict, logger: logging.Logger) -> BoltRe
     if body.get("command"):
         payload = {"response_type": "ephemeral", "text": text}
         return BoltResponse(status=200, body=json.dumps(payload), headers={"content-type": "application/json"})
+    if body.get("type") == "block_actions":
+        tell_soon(body, client, text)
     return BoltResponse(status=200, body="")
 
 
@@ -192,38 +222,52 @@ def first_input_block(view: dict) -> str:
     return ""
 
 
-def after_ack(handler: Callable[..., None]) -> Callable[..., None]:
-    """A lazy listener (runs after the ack, on Bolt's worker threads) whose failures reach the user.
-
-    Handlers take exactly (body, client, context, respond).
-    """
-
-    def run(body, client, context, respond, logger):
-        try:
-            handler(body=body, client=client, context=context, respond=respond)
-        except Exception as error:  # noqa: BLE001 - everything becomes an ephemeral message
-            if isinstance(error, StoreUnavailable):
-                logger.warning("state store unavailable: %s", error)
-            else:
-                logger.exception("after-ack listener %s failed", handler.__name__)
-            tell(respond, user_message(error))
-
-    run.__name__ = handler.__name__  # Bolt tells lazy listeners apart by name
-    return run
-
-
-def just_ack(ack) -> None:
-    ack()
-
-
 def tell(respond, text: str) -> None:
-    """An ephemeral reply to whoever clicked, where they clicked."""
+    """An ephemeral reply to whoever clicked, where they clicked (from a worker thread)."""
     try:
         answer = respond(text=text, response_type="ephemeral", replace_original=False)
         if getattr(answer, "status_code", 200) != 200:
             log.warning("could not send an ephemeral reply: response_url answered %s", answer.status_code)
     except Exception:  # noqa: BLE001 - the reply is best effort; it is logged
         log.warning("could not send an ephemeral reply", exc_info=True)
+
+
+# Replies sent from the event loop after an ack; held here so they are not collected mid-flight.
+_replies: set[asyncio.Task] = set()
+
+
+def soon(work: Coroutine) -> None:
+    """Run `work` on the event loop after the current ack has been answered."""
+    task = asyncio.get_running_loop().create_task(work)
+    _replies.add(task)
+    task.add_done_callback(_replies.discard)
+
+
+def tell_soon(body: dict, client: AsyncWebClient, text: str) -> None:
+    """`tell`, from an ack path: ephemerally through the response_url, or (the App Home has none) a small modal."""
+    soon(_tell(body, client, text))
+
+
+async def _tell(body: dict, client: AsyncWebClient, text: str) -> None:
+    try:
+        url = response_url(body)
+        if url:
+            webhook = AsyncWebhookClient(url=url, retry_handlers=async_retry_handlers())
+            answer = await webhook.send_dict({"text": text, "response_type": "ephemeral", "replace_original": False})
+            if answer.status_code != 200:
+                log.warning("could not send an ephemeral reply: response_url answered %s", answer.status_code)
+        elif body.get("trigger_id"):
+            await client.views_open(trigger_id=body["trigger_id"], view=notice_modal("Cloud Entitlements", text))
+    except Exception:  # noqa: BLE001 - the reply is best effort; it is logged
+        log.warning("could not send an ephemeral reply", exc_info=True)
+
+
+def response_url(body: dict) -> str:
+    """Where a reply to this request goes: its response_url (a modal's first, when it asked for one)."""
+    if body.get("response_url"):
+        return body["response_url"]
+    urls = body.get("response_urls") or [{}]
+    return urls[0].get("response_url", "")
 
 
 def action_connection_id(body: dict) -> str:

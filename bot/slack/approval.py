@@ -3,33 +3,37 @@
 Only approvers decide, never the requester (unless self-approval is
 allowed); the decision is one atomic transition, so two approvers clicking
 together yield exactly one decision and the other is told who decided.
+Approve decides on the ack path (the transition enqueues the announcement);
+Reject is handed to the worker, which asks for a reason in a modal.
 """
 
 from __future__ import annotations
 
 from bot.connection.model import State
 from bot.slack import ids
-from bot.slack.app import action_connection_id, after_ack, just_ack, services_of, tell
+from bot.slack.after_ack import after_ack, handed_over
+from bot.slack.app import action_connection_id, services_of, tell, tell_soon
 from bot.slack.views import messages
 from bot.slack.views.modals import reject_modal
 from bot.store.connections import Refusal, TransitionResult
 
 
 def register(app) -> None:
-    app.action(ids.APPROVE)(ack=just_ack, lazy=[after_ack(approve)])
-    app.action(ids.REJECT)(ack=just_ack, lazy=[after_ack(open_reject_modal)])
+    app.action(ids.APPROVE)(approve)
+    app.action(ids.REJECT)(handed_over(open_reject_modal))
 
 
-def approve(body, client, context, respond) -> None:
+async def approve(ack, body, client, context) -> None:
     services = services_of(context)
     user = body["user"]["id"]
-    result = services.flow.approve(
-        action_connection_id(body), actor=user, is_approver=services.approvers.includes(user)
-    )
+    is_approver = await services.approvers.includes_async(user)
+    result = await services.ack_flow.approve(action_connection_id(body), actor=user, is_approver=is_approver)
+    await ack()
     if not result.ok:
-        tell(respond, refusal_text(result, user, services.approvers.ids))
+        tell_soon(body, client, refusal_text(result, user, services.approvers.ids))
 
 
+@after_ack
 def open_reject_modal(body, client, context, respond) -> None:
     """Check before asking for a reason: nobody should type a reason only to be refused."""
     services = services_of(context)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -33,6 +34,16 @@ class Approvers:
 
     def includes(self, user_id: str) -> bool:
         return user_id in self.users or user_id in self._group_members()
+
+    async def includes_async(self, user_id: str) -> bool:
+        """`includes`, from the event loop: the group lookup, when one is due, runs in a thread."""
+        if user_id in self.users:
+            return True
+        if not self.groups:
+            return False
+        if self.clock() - self._fetched_at < GROUP_CACHE_SECONDS:
+            return user_id in self._members
+        return await asyncio.to_thread(self.includes, user_id)
 
     def _group_members(self) -> frozenset[str]:
         """Members of the approver user groups, fetched at most every few minutes."""

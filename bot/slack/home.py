@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.connection.operations import Operations
+from bot.slack.after_ack import after_ack, handed_over
 from bot.slack.app import Services, services_of
 from bot.slack.views.home import EVENTS_SHOWN, ORGS_SHOWN, home_view
 
@@ -25,14 +26,21 @@ EVENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def register(app) -> None:
-    app.event("app_home_opened")(ack=_ack, lazy=[home_opened])
+    app.event("app_home_opened", matchers=[is_home_tab])(handed_over(home_opened))
+    app.event("app_home_opened")(_ack)  # the Messages tab: nothing to do
 
 
-def _ack(ack) -> None:
-    ack()
+async def is_home_tab(body) -> bool:
+    event = body.get("event") or {}
+    return event.get("tab") == "home" and bool(event.get("user"))
 
 
-def home_opened(body, client, context, logger) -> None:
+async def _ack(ack) -> None:
+    await ack()
+
+
+@after_ack
+def home_opened(body, client, context, respond) -> None:
     event = body.get("event") or {}
     user = event.get("user") or ""
     if event.get("tab") != "home" or not user:
@@ -45,7 +53,7 @@ def home_opened(body, client, context, logger) -> None:
         services.store.home_opened(user)
         HomePublisher(services, client).publish([user])
     except Exception:  # noqa: BLE001 - nobody to tell: the Home stays as it was
-        logger.exception("could not publish the App Home")
+        log.exception("could not publish the App Home")
 
 
 class HomePublisher:

@@ -2,7 +2,7 @@
 and the buttons those answers carry (pages, Enable/Disable, Details, Disconnect, Re-check).
 
 Every one acks at once (a malformed organization ID is answered in the ack,
-with no Redis call); the rest runs after the ack: parse → one domain call
+with no Redis call) and is handed to the worker, which runs the rest: parse → one domain call
 (`bot.connection.operations`) → render (`bot.slack.views.organizations`),
 answered ephemerally through `respond`. Clicks from the App Home tab have no
 response_url: they are answered in a small modal instead.
@@ -16,7 +16,8 @@ from bot.connection.ids import InvalidInput, parse_organization_id
 from bot.connection.model import Connection, OrgStatus, State
 from bot.connection.operations import Operations, baseline_checks
 from bot.slack import operation_ids as ops_ids
-from bot.slack.app import action_connection_id, after_ack, just_ack, services_of, tell
+from bot.slack.after_ack import after_ack, handed_over
+from bot.slack.app import action_connection_id, services_of, tell
 from bot.slack.command_text import CommandLine, parse_command
 from bot.slack.home import HomePublisher
 from bot.slack.views import messages
@@ -53,15 +54,15 @@ def parse_operation(line: CommandLine) -> Operation | str:
 
 
 def register(app) -> None:
-    app.action(ops_ids.LIST_NEXT)(ack=just_ack, lazy=[after_ack(show_page)])
-    app.action(ops_ids.LIST_PREV)(ack=just_ack, lazy=[after_ack(show_page)])
-    app.action(ops_ids.ENABLE)(ack=just_ack, lazy=[after_ack(enable_clicked)])
-    app.action(ops_ids.DISABLE)(ack=just_ack, lazy=[after_ack(disable_clicked)])
-    app.action(ops_ids.DETAILS)(ack=just_ack, lazy=[after_ack(details_clicked)])
-    app.action(ops_ids.DISCONNECT)(ack=just_ack, lazy=[after_ack(disconnect_clicked)])
-    app.action(ops_ids.KEEP)(ack=just_ack, lazy=[after_ack(keep_clicked)])
-    app.action(ops_ids.RECHECK)(ack=just_ack, lazy=[after_ack(recheck_clicked)])
-    app.action(ops_ids.RECHECK_FAILED)(ack=just_ack, lazy=[after_ack(recheck_failed_clicked)])
+    app.action(ops_ids.LIST_NEXT)(handed_over(show_page))
+    app.action(ops_ids.LIST_PREV)(handed_over(show_page))
+    app.action(ops_ids.ENABLE)(handed_over(enable_clicked))
+    app.action(ops_ids.DISABLE)(handed_over(disable_clicked))
+    app.action(ops_ids.DETAILS)(handed_over(details_clicked))
+    app.action(ops_ids.DISCONNECT)(handed_over(disconnect_clicked))
+    app.action(ops_ids.KEEP)(handed_over(keep_clicked))
+    app.action(ops_ids.RECHECK)(handed_over(recheck_clicked))
+    app.action(ops_ids.RECHECK_FAILED)(handed_over(recheck_failed_clicked))
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
@@ -121,6 +122,7 @@ def status_parts(context, conn: Connection) -> dict:
 # -- /ce <operation>, after the ack ------------------------------------------------------------------------
 
 
+@after_ack
 def run_command(body, client, context, respond) -> None:
     """The after-ack half of `/ce`: only operations with well-formed arguments get here to do anything."""
     line = parse_command(body.get("text"))
@@ -213,6 +215,7 @@ def _action(body: dict) -> dict:
     return (body.get("actions") or [{}])[0]
 
 
+@after_ack
 def show_page(body, client, context, respond) -> None:
     value = str(_action(body).get("value", ""))
     if not value.isdigit() or int(value) >= MAX_PAGE:
@@ -221,10 +224,12 @@ def show_page(body, client, context, respond) -> None:
     show(body, client, respond, views.list_page(operations_of(context).list_page(int(value))), replace=True)
 
 
+@after_ack
 def enable_clicked(body, client, context, respond) -> None:
     _toggle_clicked(body, client, context, respond, OrgStatus.ACTIVE)
 
 
+@after_ack
 def disable_clicked(body, client, context, respond) -> None:
     _toggle_clicked(body, client, context, respond, OrgStatus.INACTIVE)
 
@@ -260,6 +265,7 @@ def _redraw(body, context, respond, ops: Operations, conn: Connection) -> None:
         respond(**views.status_message(conn, **status_parts(context, conn)), response_type="ephemeral", replace_original=True)
 
 
+@after_ack
 def details_clicked(body, client, context, respond) -> None:
     conn = services_of(context).store.get(action_connection_id(body))
     if conn is None:
@@ -269,6 +275,7 @@ def details_clicked(body, client, context, respond) -> None:
     show(body, client, respond, views.status_message(conn, **parts), modal=views.status_modal(conn, **parts))
 
 
+@after_ack
 def disconnect_clicked(body, client, context, respond) -> None:
     conn_id = action_connection_id(body)
     user = user_of(body)
@@ -281,15 +288,18 @@ def disconnect_clicked(body, client, context, respond) -> None:
     answer(body, client, respond, views.disconnect_refusal(result, org_id=org_id, approvers=approvers_of(context), user=user))
 
 
+@after_ack
 def keep_clicked(body, client, context, respond) -> None:
     if body.get("response_url"):
         respond(delete_original=True)
 
 
+@after_ack
 def recheck_clicked(body, client, context, respond) -> None:
     _recheck(body, client, context, respond, failed_only=False)
 
 
+@after_ack
 def recheck_failed_clicked(body, client, context, respond) -> None:
     _recheck(body, client, context, respond, failed_only=True)
 

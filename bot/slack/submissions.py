@@ -1,7 +1,7 @@
 """Modal submissions: organization and root IDs, role ARN, rejection reason.
 
-These are the ack paths that change state: parse, one atomic transition,
-then `ack()` closes the modal or `ack(response_action="errors")` shows why
+These are the ack paths that change state: parse, one atomic transition
+(awaited on the event loop), then `ack()` closes the modal or `ack(response_action="errors")` shows why
 not on the field, and nothing changes.
 """
 
@@ -31,9 +31,9 @@ def typed(view: dict, block_id: str) -> str:
     return value.get("value") or ""
 
 
-def submit_ids(ack, body, view, context) -> None:
-    flow = services_of(context).flow
-    _answer(
+async def submit_ids(ack, body, view, context) -> None:
+    flow = services_of(context).ack_flow
+    await _answer(
         ack,
         ids.ORGANIZATION_ID_BLOCK,
         REQUESTER,
@@ -47,9 +47,9 @@ def submit_ids(ack, body, view, context) -> None:
     )
 
 
-def submit_role(ack, body, view, context) -> None:
-    flow = services_of(context).flow
-    _answer(
+async def submit_role(ack, body, view, context) -> None:
+    flow = services_of(context).ack_flow
+    await _answer(
         ack,
         ids.ROLE_ARN_BLOCK,
         REQUESTER,
@@ -63,35 +63,36 @@ def submit_role(ack, body, view, context) -> None:
     )
 
 
-def submit_reject(ack, body, view, context) -> None:
+async def submit_reject(ack, body, view, context) -> None:
     services = services_of(context)
     user = body["user"]["id"]
-    _answer(
+    is_approver = await services.approvers.includes_async(user)
+    await _answer(
         ack,
         ids.REASON_BLOCK,
         APPROVER,
-        lambda conn_id: services.flow.reject(
-            conn_id, actor=user, is_approver=services.approvers.includes(user), reason=typed(view, ids.REASON_BLOCK)
+        lambda conn_id: services.ack_flow.reject(
+            conn_id, actor=user, is_approver=is_approver, reason=typed(view, ids.REASON_BLOCK)
         ),
         view,
     )
 
 
-def _answer(ack, main_block: str, who: str, submit, view: dict) -> None:
+async def _answer(ack, main_block: str, who: str, submit, view: dict) -> None:
     conn_id = view_connection_id(view)
     if not conn_id:
-        ack(response_action="errors", errors={main_block: messages.modal_refusal("not_found", None, who=who)})
+        await ack(response_action="errors", errors={main_block: messages.modal_refusal("not_found", None, who=who)})
         return
     try:
-        result: TransitionResult = submit(conn_id)
+        result: TransitionResult = await submit(conn_id)
     except InvalidInput as error:
-        ack(response_action="errors", errors=error.errors)
+        await ack(response_action="errors", errors=error.errors)
         return
     if result.ok:
-        ack()
+        await ack()
     elif result.refusal is Refusal.ORG_TAKEN:
         org = result.holder.org_id if result.holder else typed(view, ids.ORGANIZATION_ID_BLOCK).strip()
-        ack(response_action="errors", errors={main_block: messages.organization_taken(org, result.holder)})
+        await ack(response_action="errors", errors={main_block: messages.organization_taken(org, result.holder)})
     else:
         text = messages.modal_refusal(result.refusal.value, result.connection, who=who)
-        ack(response_action="errors", errors={main_block: text})
+        await ack(response_action="errors", errors={main_block: text})

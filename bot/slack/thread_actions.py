@@ -1,25 +1,26 @@
 """Buttons in a connection's thread: enter the IDs, enter the role ARN, start over, cancel.
 
-Each acks at once; the rest runs after the ack. Modals open first thing
-after the ack (the trigger_id lives 3 s) and only after the connection and
-the clicking user were checked against Redis.
+Each is handed to the worker and acked at once. Modals open first thing in
+the worker (the trigger_id lives 3 s), only after the connection and the
+clicking user were checked against Redis.
 """
 
 from __future__ import annotations
 
 from bot.connection.model import State
 from bot.slack import ids
-from bot.slack.app import action_connection_id, after_ack, just_ack, services_of, tell
+from bot.slack.after_ack import after_ack, handed_over
+from bot.slack.app import action_connection_id, services_of, tell
 from bot.slack.views import messages
 from bot.slack.views.modals import ids_modal, role_modal
 from bot.store.connections import Refusal
 
 
 def register(app) -> None:
-    app.action(ids.ENTER_IDS)(ack=just_ack, lazy=[after_ack(open_ids_modal)])
-    app.action(ids.ENTER_ROLE)(ack=just_ack, lazy=[after_ack(open_role_modal)])
-    app.action(ids.START_OVER)(ack=just_ack, lazy=[after_ack(start_over)])
-    app.action(ids.CANCEL)(ack=just_ack, lazy=[after_ack(cancel)])
+    app.action(ids.ENTER_IDS)(handed_over(open_ids_modal))
+    app.action(ids.ENTER_ROLE)(handed_over(open_role_modal))
+    app.action(ids.START_OVER)(handed_over(start_over))
+    app.action(ids.CANCEL)(handed_over(cancel))
 
 
 def _requesters_connection(body, context, respond, states: tuple[State, ...]):
@@ -37,22 +38,26 @@ def _requesters_connection(body, context, respond, states: tuple[State, ...]):
     return conn
 
 
+@after_ack
 def open_ids_modal(body, client, context, respond) -> None:
     conn = _requesters_connection(body, context, respond, (State.STARTED,))
     if conn:
         client.views_open(trigger_id=body["trigger_id"], view=ids_modal(conn.id))
 
 
+@after_ack
 def open_role_modal(body, client, context, respond) -> None:
     conn = _requesters_connection(body, context, respond, (State.AWAITING_STACK, State.VALIDATION_FAILED))
     if conn:
         client.views_open(trigger_id=body["trigger_id"], view=role_modal(conn))
 
 
+@after_ack
 def cancel(body, client, context, respond) -> None:
     _cancel(body, context, respond, detail="cancelled from Slack")
 
 
+@after_ack
 def start_over(body, client, context, respond) -> None:
     """Cancel this connection and start a new one in the same channel."""
     conn = _cancel(body, context, respond, detail="started over")

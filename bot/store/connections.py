@@ -37,6 +37,7 @@ ORGS_KEY = "ce:orgs"  # connected organizations, member "org_id conn_id", score 
 IN_FLIGHT_KEY = "ce:in_flight"  # open connections by created_at
 RECHECK_KEY = "ce:recheck"  # connected, active organizations by max(decided_at, claimed_at)
 LIST_PAGE_SIZE = 20
+CREATE_ATTEMPTS = 5  # a fresh ID each time; a collision of 64 random bits is not expected even once
 AUDIT_KEY = "ce:audit"
 AUDIT_MAXLEN = 100_000
 START_EVENT = "start"
@@ -194,7 +195,7 @@ class Listing:
         )
 
 
-def _script(name: str, *, indexed: bool = False) -> str:
+def script_source(name: str, *, indexed: bool = False) -> str:
     """A script's text; `indexed` prepends indexes.lua (the index upkeep its writes share)."""
     text = (Path(__file__).with_name(name)).read_text()
     return (Path(__file__).with_name("indexes.lua")).read_text() + text if indexed else text
@@ -254,15 +255,15 @@ class ConnectionStore:
     def __init__(self, redis: redis_py.Redis, *, clock: Callable[[], float] = time.time):
         self.redis = redis
         self.clock = clock
-        self._create = redis.register_script(_script("create.lua"))
-        self._transition = redis.register_script(_script("transition.lua", indexed=True))
-        self._update = redis.register_script(_script("update.lua", indexed=True))
-        self._holder = redis.register_script(_script("holder.lua"))
-        self._organizations = redis.register_script(_script("organizations.lua"))
-        self._status = redis.register_script(_script("status.lua", indexed=True))
-        self._health = redis.register_script(_script("health.lua"))
-        self._recheck = redis.register_script(_script("recheck.lua"))
-        self._home = redis.register_script(_script("home.lua"))
+        self._create = redis.register_script(script_source("create.lua"))
+        self._transition = redis.register_script(script_source("transition.lua", indexed=True))
+        self._update = redis.register_script(script_source("update.lua", indexed=True))
+        self._holder = redis.register_script(script_source("holder.lua"))
+        self._organizations = redis.register_script(script_source("organizations.lua"))
+        self._status = redis.register_script(script_source("status.lua", indexed=True))
+        self._health = redis.register_script(script_source("health.lua"))
+        self._recheck = redis.register_script(script_source("recheck.lua"))
+        self._home = redis.register_script(script_source("home.lua"))
 
     # -- writes ------------------------------------------------------------------------------------
 
@@ -270,41 +271,55 @@ class ConnectionStore:
     def create(self, *, requester: str, channel: str, ttl: float, job: Job | None = None) -> Connection:
         """A new connection in state started, expiring in `ttl` seconds; with an optional job (whose
         conn_id, when empty, becomes the new ID), all in one atomic round trip."""
-        if not requester or not channel:
-            raise ValueError("a connection needs a requester and a channel")
-        for _ in range(5):
-            now = float(self.clock())
-            conn = Connection(
-                id=new_connection_id(),
-                state=State.STARTED,
-                requester=requester,
-                channel=channel,
-                created_at=now,
-                updated_at=now,
-                expires_at=now + ttl,
-            )
-            keys = [conn_key(conn.id), CONNECTIONS_KEY, EXPIRY_KEY, AUDIT_KEY]
-            request: dict[str, Any] = {
-                "id": conn.id,
-                "hash": _flat(conn.to_hash()),
-                "created_at": repr(conn.created_at),
-                "expires_at": repr(conn.expires_at),
-                "audit": _flat(self._audit_fields(conn.id, "", requester, START_EVENT, "", State.STARTED, now, "")),
-                "audit_maxlen": str(AUDIT_MAXLEN),
-                "index": _index(),
-            }
-            if job is not None:
-                job = self._job_for(job, conn.id)
-                keys.append(job.stream)
-                request["job"] = _flat(job_fields(job))
-            if self._create(keys=keys, args=[json.dumps(request)]) == 1:
+        for _ in range(CREATE_ATTEMPTS):
+            conn, keys, args = self.create_call(requester=requester, channel=channel, ttl=ttl, job=job)
+            if self._create(keys=keys, args=args) == 1:
                 return conn
-            if job is not None and job.conn_id == conn.id:
-                job = replace(job, conn_id="")  # it was filled in for the ID that turned out taken
         raise RuntimeError("could not find a free connection ID")  # 5 collisions of 64 random bits: not happening
 
+    def create_call(
+        self, *, requester: str, channel: str, ttl: float, job: Job | None = None
+    ) -> tuple[Connection, list[str], list[str]]:
+        """The new connection (with a fresh ID) and `create.lua`'s keys and args; no I/O."""
+        if not requester or not channel:
+            raise ValueError("a connection needs a requester and a channel")
+        now = float(self.clock())
+        conn = Connection(
+            id=new_connection_id(),
+            state=State.STARTED,
+            requester=requester,
+            channel=channel,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + ttl,
+        )
+        keys = [conn_key(conn.id), CONNECTIONS_KEY, EXPIRY_KEY, AUDIT_KEY]
+        request: dict[str, Any] = {
+            "id": conn.id,
+            "hash": _flat(conn.to_hash()),
+            "created_at": repr(conn.created_at),
+            "expires_at": repr(conn.expires_at),
+            "audit": _flat(self._audit_fields(conn.id, "", requester, START_EVENT, "", State.STARTED, now, "")),
+            "audit_maxlen": str(AUDIT_MAXLEN),
+            "index": _index(),
+        }
+        if job is not None:
+            job = self._job_for(job, conn.id)
+            keys.append(job.stream)
+            request["job"] = _flat(job_fields(job))
+        return conn, keys, [json.dumps(request)]
+
     @guarded
-    def transition(
+    def transition(self, conn_id: str, event: Event, **options: Any) -> TransitionResult:
+        """Apply `event` to the connection atomically (see transition.lua), or refuse and change nothing.
+        The options are `transition_call`'s."""
+        call = self.transition_call(conn_id, event, **options)
+        if call is None:
+            return TransitionResult(False, None, Refusal.NOT_FOUND)
+        keys, args = call
+        return transition_result(self._transition(keys=keys, args=args))
+
+    def transition_call(
         self,
         conn_id: str,
         event: Event,
@@ -317,8 +332,8 @@ class ConnectionStore:
         accounts: Sequence[Mapping[str, str]] | None = None,
         job: Job | None = None,
         detail: str = "",
-    ) -> TransitionResult:
-        """Apply `event` to the connection atomically (see transition.lua), or refuse and change nothing.
+    ) -> tuple[list[str], list[str]] | None:
+        """`transition.lua`'s keys and args for `event`; None when `conn_id` cannot name a connection. No I/O.
 
         - `fields`: other fields to set (names from model.FIELDS; `org_id` only, and required, with an
           event that claims the organization). approve/reject default decided_by=actor, decided_at=now.
@@ -338,7 +353,7 @@ class ConnectionStore:
         if claims and not values.get("org_id"):
             raise ValueError(f"{event.value} claims an organization: fields must include org_id")
         if not is_connection_id(conn_id):
-            return TransitionResult(False, None, Refusal.NOT_FOUND)
+            return None
 
         now = float(self.clock())
         if event in (Event.APPROVE, Event.REJECT):
@@ -373,12 +388,7 @@ class ConnectionStore:
             job = self._job_for(job, conn_id)
             keys.append(job.stream)
             request["job"] = _flat(job_fields(job))
-
-        status, conn_flat, holder_flat = self._transition(keys=keys, args=[json.dumps(request)])
-        connection = _connection(conn_flat)
-        if status == "ok":
-            return TransitionResult(True, connection)
-        return TransitionResult(False, connection, Refusal(status), _connection(holder_flat))
+        return keys, [json.dumps(request)]
 
     @guarded
     def update(self, conn_id: str, **fields: str) -> Connection | None:
@@ -684,6 +694,15 @@ class ConnectionStore:
             "at": repr(at),
             "detail": detail,
         }
+
+
+def transition_result(reply: Sequence) -> TransitionResult:
+    """What `transition.lua` answered: ok, or the refusal with the connection (and the organization's holder)."""
+    status, conn_flat, holder_flat = reply
+    connection = _connection(conn_flat)
+    if status == "ok":
+        return TransitionResult(True, connection)
+    return TransitionResult(False, connection, Refusal(status), _connection(holder_flat))
 
 
 def _listed(row: Sequence) -> Listed:

@@ -1,0 +1,82 @@
+"""Work that follows an ack: the listener hands the request to the worker, a worker thread runs it.
+
+On the ack path `handed_over(handler)` is the whole listener: one XADD of the
+request to the `interactive` queue, then `ack()`, so the web process never
+runs a handler and never competes with the next ack for the GIL. In the
+worker, `AfterAck` runs the named handler with what a Bolt lazy listener
+would get: the body, a Slack client, a `respond` bound to the request's
+response_url (with the SDK's retries), and a context holding the services.
+
+Handlers are registered by name with `@after_ack` when their module is
+imported; a job names its handler, and only registered names run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Callable, Mapping
+
+from slack_sdk import WebClient
+
+from bot.jobs.queue import Job
+from bot.slack.app import RetryingRespond, Services, response_url, services_of, tell, user_message
+from bot.store.client import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+QUEUE = "interactive"
+Handler = Callable[..., None]  # (body, client, context, respond)
+HANDLERS: dict[str, Handler] = {}
+
+
+def after_ack(handler: Handler) -> Handler:
+    """Register `handler` (taking body, client, context, respond) to run in the worker after an ack."""
+    name = handler.__name__
+    if HANDLERS.get(name, handler) is not handler:
+        raise ValueError(f"two after-ack handlers are named {name}")
+    HANDLERS[name] = handler
+    return handler
+
+
+def handed_over(handler: Handler):
+    """The listener that acks at once and hands the request to `handler` in the worker."""
+    if HANDLERS.get(handler.__name__) is not handler:
+        raise ValueError(f"{handler.__name__} is not registered with @after_ack")
+    job_data = {"handler": handler.__name__}
+
+    async def hand_over(ack, body, context) -> None:
+        job = Job(QUEUE, handler.__name__, "", {**job_data, "body": json.dumps(body, separators=(",", ":"))})
+        await services_of(context).ack_store.enqueue(job)  # StoreUnavailable: the error handler tells them
+        await ack()
+
+    hand_over.__name__ = f"hand_over_{handler.__name__}"
+    return hand_over
+
+
+class AfterAck:
+    """The worker's side: runs handed-over requests."""
+
+    def __init__(self, services: Services, client: WebClient):
+        self.services = services
+        self.client = client
+
+    def handlers(self) -> dict[str, Mapping[str, Callable[[Job], None]]]:
+        from bot.slack import surfaces  # noqa: F401 - importing the surfaces registers their handlers
+
+        return {QUEUE: {name: self.run for name in HANDLERS}}
+
+    def run(self, job: Job) -> None:
+        handler = HANDLERS[job.data.get("handler", job.kind)]
+        body = json.loads(job.data["body"])
+        url = response_url(body)
+        respond = RetryingRespond(response_url=url, proxy=self.client.proxy, ssl=self.client.ssl) if url else None
+        try:
+            handler(body=body, client=self.client, context={"services": self.services}, respond=respond)
+        except Exception as error:  # noqa: BLE001 - everything becomes an ephemeral message
+            if isinstance(error, StoreUnavailable):
+                log.warning("state store unavailable: %s", error)
+            else:
+                log.exception("after-ack handler %s failed", handler.__name__)
+            if respond is not None:
+                tell(respond, user_message(error))
