@@ -16,7 +16,7 @@ from typing import Callable
 from bot.aws.health import check_health
 from bot.aws.validation import CheckResult
 from bot.config import Config
-from bot.connection.flow import SLACK, ConnectionFlow, validation_request
+from bot.connection.flow import SLACK, VALIDATE, ConnectionFlow, validation_request
 from bot.connection.health import Health, HealthChange, assess
 from bot.connection.model import Connection, OrgStatus, State
 from bot.connection.states import SYSTEM_ACTOR
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 HEALTH = "health"  # job queue for health re-checks (boto3; apart from the guided validations)
 RECHECK_ASSUME_TIMEOUT = 10.0  # a connected role is not new: no long wait for IAM to propagate
-CLAIM_LIMIT = 100  # re-checks claimed per scheduler pass (the rest are due at the next pass)
+CLAIM_LIMIT = 100  # re-checks (or lost validations) claimed per scheduler pass (the rest at the next pass)
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,15 @@ class Operations:
             if result.ok:
                 expired.append(result.connection)
         return expired
+
+    # -- validations whose job was lost ----------------------------------------------------------------
+
+    def revalidate_stuck(self, now: float | None = None, *, stuck_after: float) -> list[str]:
+        """Re-enqueue (atomically, once per `stuck_after` across processes) the validation of every connection
+        left in validating longer than `stuck_after`: its job died, and nothing else would move it on."""
+        return self.store.claim_stuck_validations(
+            stuck_after=stuck_after, now=now, limit=CLAIM_LIMIT, job_queue=VALIDATE
+        )
 
     # -- health re-checks ---------------------------------------------------------------------------
 

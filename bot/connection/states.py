@@ -53,7 +53,9 @@ TRANSITIONS: dict[tuple[State, Event], Rule] = {
     (State.PENDING_APPROVAL, Event.APPROVE): Rule(State.CONNECTED, Role.APPROVER),
     (State.PENDING_APPROVAL, Event.REJECT): Rule(State.REJECTED, Role.APPROVER),
     **{(s, Event.CANCEL): Rule(State.CANCELLED, Role.REQUESTER_OR_APPROVER) for s in _CANCELLABLE},
-    **{(s, Event.EXPIRE): Rule(State.EXPIRED, Role.SYSTEM) for s in _CANCELLABLE},
+    # A validation outliving CE_PENDING_TTL lost its job for good; left in ce:expiry unexpirable, it would be
+    # handed out again at every expiry pass and crowd out the connections that can expire.
+    **{(s, Event.EXPIRE): Rule(State.EXPIRED, Role.SYSTEM) for s in (*_CANCELLABLE, State.VALIDATING)},
     (State.CONNECTED, Event.DISCONNECT): Rule(State.DISCONNECTED, Role.APPROVER),
 }
 

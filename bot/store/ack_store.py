@@ -30,7 +30,7 @@ class AckStore:
     def __init__(self, redis: redis.asyncio.Redis, planner: ConnectionStore):
         self.redis = redis
         self.planner = planner  # builds each script's keys and arguments; never does I/O here
-        self._create = redis.register_script(script_source("create.lua"))
+        self._create = redis.register_script(script_source("create.lua", indexed=True))
         self._transition = redis.register_script(script_source("transition.lua", indexed=True))
 
     async def create(self, *, requester: str, channel: str, ttl: float, job: Job | None = None) -> Connection:

@@ -40,8 +40,10 @@ LIST_PAGE_SIZE = 20
 CREATE_ATTEMPTS = 5  # a fresh ID each time; a collision of 64 random bits is not expected even once
 AUDIT_KEY = "ce:audit"
 AUDIT_MAXLEN = 100_000
+AUDIT_KEEP = 200  # audit entry IDs kept per connection (ce:conn:{id}:audit): /ce status shows the last ones
 START_EVENT = "start"
 HEALTH_SUFFIX = ":health"
+AUDIT_SUFFIX = ":audit"  # ce:conn:{id}:audit, the connection's audit index (a list of ce:audit entry IDs)
 HOME_VIEWERS_KEY = "ce:home:viewers"
 HOME_REFRESHED_KEY = "ce:home:refreshed"
 SEEN_PREFIX = "ce:seen:"
@@ -71,6 +73,10 @@ def org_key(org_id: str) -> str:
 
 def health_key(conn_id: str) -> str:
     return CONN_PREFIX + conn_id + HEALTH_SUFFIX
+
+
+def audit_index_key(conn_id: str) -> str:
+    return CONN_PREFIX + conn_id + AUDIT_SUFFIX
 
 
 def new_connection_id() -> str:
@@ -202,7 +208,14 @@ def script_source(name: str, *, indexed: bool = False) -> str:
 
 
 def _index() -> dict[str, str]:
-    return {"orgs": ORGS_KEY, "in_flight": IN_FLIGHT_KEY, "recheck": RECHECK_KEY, "health_suffix": HEALTH_SUFFIX}
+    return {
+        "orgs": ORGS_KEY,
+        "in_flight": IN_FLIGHT_KEY,
+        "recheck": RECHECK_KEY,
+        "health_suffix": HEALTH_SUFFIX,
+        "audit_suffix": AUDIT_SUFFIX,
+        "audit_keep": str(AUDIT_KEEP),
+    }
 
 
 @lru_cache(maxsize=None)
@@ -255,14 +268,16 @@ class ConnectionStore:
     def __init__(self, redis: redis_py.Redis, *, clock: Callable[[], float] = time.time):
         self.redis = redis
         self.clock = clock
-        self._create = redis.register_script(script_source("create.lua"))
+        self._create = redis.register_script(script_source("create.lua", indexed=True))
         self._transition = redis.register_script(script_source("transition.lua", indexed=True))
         self._update = redis.register_script(script_source("update.lua", indexed=True))
         self._holder = redis.register_script(script_source("holder.lua"))
         self._organizations = redis.register_script(script_source("organizations.lua"))
         self._status = redis.register_script(script_source("status.lua", indexed=True))
-        self._health = redis.register_script(script_source("health.lua"))
+        self._health = redis.register_script(script_source("health.lua", indexed=True))
+        self._history = redis.register_script(script_source("history.lua"))
         self._recheck = redis.register_script(script_source("recheck.lua"))
+        self._revalidate = redis.register_script(script_source("revalidate.lua"))
         self._home = redis.register_script(script_source("home.lua"))
 
     # -- writes ------------------------------------------------------------------------------------
@@ -428,9 +443,18 @@ class ConnectionStore:
 
     @guarded
     def history(self, conn_id: str) -> list[AuditEntry]:
-        """The connection's audit entries, oldest first (scans ce:audit, at most AUDIT_MAXLEN entries)."""
+        """The connection's audit entries (its last AUDIT_KEEP), oldest first, read through its audit index;
+        those trimmed from ce:audit are gone. A connection recorded before the index existed has none: then
+        ce:audit is scanned."""
         if not is_connection_id(conn_id):
             return []
+        indexed = self._history(keys=[audit_index_key(conn_id), AUDIT_KEY])
+        if indexed is not None:
+            return [AuditEntry.from_entry(entry_id, _as_dict(flat)) for entry_id, flat in indexed]
+        return self._scanned_history(conn_id)
+
+    def _scanned_history(self, conn_id: str) -> list[AuditEntry]:
+        """The old way, for connections without an audit index: scan ce:audit (at most AUDIT_MAXLEN entries)."""
         found: list[AuditEntry] = []
         start, batch_size = "-", 1000
         while True:
@@ -569,6 +593,7 @@ class ConnectionStore:
             "audit": False,
             "audit_maxlen": str(AUDIT_MAXLEN),
             "job": False,
+            "index": _index(),
         }
         if audit is not None:
             fields = {"conn": conn_id, **{k: str(v) for k, v in audit.items()}}
@@ -617,6 +642,23 @@ class ConnectionStore:
             "job_kind": "recheck",
         }
         return list(self._recheck(keys=[RECHECK_KEY, stream_key(job_queue)], args=[json.dumps(request)]))
+
+    @guarded
+    def claim_stuck_validations(
+        self, *, stuck_after: float, now: float | None = None, limit: int = 100, job_queue: str = "validate"
+    ) -> list[str]:
+        """Connections in validating since (updated_at or their last claim) at least `stuck_after` ago, whose
+        validate job was lost, claimed with a new `validate` job each, atomically (revalidate.lua); reads only
+        the connections in flight (ce:in_flight) created by then."""
+        now = float(self.clock()) if now is None else float(now)
+        request = {
+            "now": repr(now),
+            "due": repr(now - float(stuck_after)),
+            "limit": int(limit),
+            "conn_prefix": CONN_PREFIX,
+            "job_kind": "validate",
+        }
+        return list(self._revalidate(keys=[IN_FLIGHT_KEY, stream_key(job_queue)], args=[json.dumps(request)]))
 
     @guarded
     def first_sighting(self, key: str, ttl: float) -> bool:

@@ -5,7 +5,8 @@
 -- KEYS[1] ce:conn:{id}  KEYS[2] ce:conn:{id}:accounts  KEYS[3] ce:conn:{id}:health  KEYS[4] ce:audit
 -- KEYS[5] ce:jobs:{queue} (only with a job)
 -- ARGV[1] JSON: {expected_version, fields: [name, value, ...], accounts: false | [id, json, ...],
---                audit: false | [field, value, ...], audit_maxlen, job: false | [field, value, ...]}
+--                audit: false | [field, value, ...], audit_maxlen, job: false | [field, value, ...],
+--                index (indexes.lua: the audit entry goes to the connection's audit index)}
 -- Returns {outcome, version}: ok (version is the new one), conflict (another re-check wrote first:
 -- version is the current one) or wrong_state (no longer connected). Refusals write nothing.
 
@@ -29,7 +30,7 @@ if type(req.accounts) == 'table' then
   redis.call('HSET', KEYS[1], 'account_count', tostring(math.floor(#req.accounts / 2)))
 end
 if type(req.audit) == 'table' then
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', req.audit_maxlen, '*', unpack(req.audit))
+  ce_audit(req.index, KEYS[4], KEYS[1], req.audit_maxlen, req.audit)
 end
 if type(req.job) == 'table' and KEYS[5] then
   redis.call('XADD', KEYS[5], '*', 'version', tostring(version), unpack(req.job))

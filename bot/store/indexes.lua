@@ -1,13 +1,16 @@
--- The listing and re-check indexes of one connection, kept in step with its hash. Prepended (by
--- bot.store.connections) to every script that changes a connection's state, status, org_id or
--- decided_at, so an index changes in the same atomic script as what it indexes.
+-- The listing and re-check indexes of one connection, kept in step with its hash, and its audit index.
+-- Prepended (by bot.store.connections) to every script that changes a connection's state, status,
+-- org_id or decided_at, or appends to ce:audit, so an index changes in the same atomic script as what
+-- it indexes.
 --
--- idx = {orgs, in_flight, recheck, health_suffix} (from the request JSON):
+-- idx = {orgs, in_flight, recheck, health_suffix, audit_suffix, audit_keep} (from the request JSON):
 --   orgs       connected organizations, score 0, member "org_id conn_id": ZRANGE by rank is by org ID
 --   in_flight  open connections (claimed, not yet connected), scored by created_at
 --   recheck    connected, active organizations, scored by max(decided_at, health claimed_at): the time
 --              their re-check interval counts from (its ZCARD is the number of active organizations)
--- Final states leave every index.
+--   {conn key}{audit_suffix}  a list: the IDs of the connection's last audit_keep entries in ce:audit,
+--              oldest first, so its history is read without scanning ce:audit (ce_audit)
+-- Final states leave every index but the audit index (the history is kept).
 
 local function ce_org_member(org, id)
   return (org or '') .. ' ' .. id
@@ -45,3 +48,12 @@ local function ce_reindex(idx, key, id, final)
   end
 end
 
+-- Append one audit entry (fields: [field, value, ...]) to ce:audit, trimmed to about maxlen, and its ID
+-- to the connection's audit index. Returns the entry ID.
+local function ce_audit(idx, audit_key, conn_key, maxlen, fields)
+  local entry_id = redis.call('XADD', audit_key, 'MAXLEN', '~', maxlen, '*', unpack(fields))
+  local list = conn_key .. idx.audit_suffix
+  redis.call('RPUSH', list, entry_id)
+  redis.call('LTRIM', list, -tonumber(idx.audit_keep), -1)
+  return entry_id
+end

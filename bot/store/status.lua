@@ -4,7 +4,8 @@
 --
 -- KEYS[1] ce:audit   KEYS[2] ce:jobs:{queue} of the announcement
 -- ARGV[1] JSON: {conn_id, org_id, org_prefix, conn_prefix, status, event, actor, actor_is_approver (bool),
---                now, audit_maxlen, job_kind, final, index (indexes.lua: the re-check index follows the status)}
+--                now, audit_maxlen, job_kind, final, index (indexes.lua: the re-check index follows the status;
+--                the audit entry goes to the connection's audit index)}
 --   The connection is conn_id, or (when org_id is set) the one holding org_id.
 -- Returns {outcome, connection hash (flat)}: outcome is ok | unchanged | not_found | not_allowed | wrong_state.
 -- Every outcome but ok returns before the first write.
@@ -39,8 +40,8 @@ end
 redis.call('HSET', key, 'status', req.status, 'updated_at', req.now)
 ce_reindex(req.index, key, id, req.final)
 local org = redis.call('HGET', key, 'org_id') or ''
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', req.audit_maxlen, '*',
+ce_audit(req.index, KEYS[1], key, req.audit_maxlen, {
   'conn', id, 'org', org, 'actor', req.actor, 'event', req.event,
-  'from', current, 'to', req.status, 'at', req.now, 'detail', 'member accounts follow')
+  'from', current, 'to', req.status, 'at', req.now, 'detail', 'member accounts follow'})
 redis.call('XADD', KEYS[2], '*', 'kind', req.job_kind, 'conn', id, 'actor', req.actor, 'status', req.status)
 return {'ok', redis.call('HGETALL', key)}

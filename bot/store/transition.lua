@@ -17,7 +17,8 @@
 --   accounts: false (leave as is) or [account_id, json, ...]
 --   job: [field, value, ...]              with KEYS[5]
 --   org_prefix, conn_prefix, final: {state: true}, audit_maxlen
---   index: {orgs, in_flight, recheck, health_suffix}   the listing and re-check indexes (indexes.lua)
+--   index: {orgs, in_flight, recheck, health_suffix, audit_suffix, audit_keep}   the listing, re-check
+--          and audit indexes (indexes.lua)
 -- Returns {status, connection hash (flat), holder hash (flat, org_taken only)}
 -- where status is ok | not_found | wrong_state | not_allowed | org_taken.
 -- Every refusal returns before the first write: a refusal changes nothing.
@@ -127,9 +128,9 @@ if releases_org and org ~= '' then
 end
 ce_reindex(req.index, conn_key, req.id, req.final)
 
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', req.audit_maxlen, '*',
+ce_audit(req.index, KEYS[4], conn_key, req.audit_maxlen, {
   'conn', req.id, 'org', org, 'actor', actor, 'event', req.event,
-  'from', state, 'to', to_state, 'at', req.now, 'detail', req.detail)
+  'from', state, 'to', to_state, 'at', req.now, 'detail', req.detail})
 
 if KEYS[5] then
   redis.call('XADD', KEYS[5], '*', unpack(req.job))

@@ -4,9 +4,7 @@ answered in the ack and hand nothing to the worker; the operations ack empty and
 
 from __future__ import annotations
 
-import asyncio
 import json
-from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
@@ -15,6 +13,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.authorization import AuthorizeResult
 
 from bot.slack import after_ack, commands
+from tests.support.event_loop import run
 
 
 class FakeAckFlow:
@@ -72,9 +71,7 @@ def command(app, text: str):
         }
     )
     request = AsyncBoltRequest(body=body, headers={"content-type": ["application/x-www-form-urlencoded"]})
-    # A thread of its own: the browser tests' Playwright keeps an event loop running in the main thread.
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, app.async_dispatch(request)).result()
+    return run(app.async_dispatch(request))
 
 
 @pytest.mark.parametrize("text", ["help", "", "frobnicate now", "status not-an-org", "list extra"])

@@ -45,6 +45,8 @@ def dump(redis) -> dict:
             value = redis.zrange(key, 0, -1, withscores=True)
         elif kind == "stream":
             value = redis.xrange(key)
+        elif kind == "list":
+            value = redis.lrange(key, 0, -1)
         else:
             value = kind
         out[key] = (kind, value, redis.ttl(key))

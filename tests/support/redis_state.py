@@ -26,6 +26,8 @@ def dump(redis_url: str) -> dict:
                 state[key] = client.xrange(key)
             elif kind == "set":
                 state[key] = sorted(client.smembers(key))
+            elif kind == "list":
+                state[key] = client.lrange(key, 0, -1)
             else:
                 state[key] = kind
     finally:
