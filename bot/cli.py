@@ -59,8 +59,6 @@ def serve() -> int:
 def socket_mode() -> int:
     import asyncio
 
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
     from bot.runtime import Runtime
 
     config = configuration.load("socket")
@@ -68,10 +66,33 @@ def socket_mode() -> int:
     logs.instrument(runtime)
     runtime.start()
     try:
-        asyncio.run(AsyncSocketModeHandler(runtime.app, config.slack_app_token).start_async())
+        asyncio.run(run_socket_mode(runtime.app, config.slack_app_token))
     finally:
         runtime.stop()
     return 0
+
+
+async def run_socket_mode(app, app_token: str) -> None:
+    """Socket Mode until SIGTERM or SIGINT, then the WebSocket is closed (the caller stops the worker).
+
+    The handler is built here, on the running loop: its aiohttp session and message task need one.
+    A signal also stops it while it is still connecting (the client retries a refused connection forever)."""
+    import asyncio
+    import signal
+
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    handler = AsyncSocketModeHandler(app, app_token)
+    connecting = asyncio.create_task(handler.connect_async())
+    try:
+        await stop.wait()
+    finally:
+        connecting.cancel()
+        await handler.close_async()
 
 
 def run_worker(parent: int | None) -> int:
