@@ -95,6 +95,11 @@ async def run_socket_mode(app, app_token: str) -> None:
         await handler.close_async()
 
 
+# The worker started by `ce-bot serve` yields the CPU to it: an ack waiting on a busy core is a user
+# waiting, a job finishing a few milliseconds later is not.
+WORKER_NICENESS = 5
+
+
 def run_worker(parent: int | None) -> int:
     """The job workers and the scheduler, until SIGTERM (or, started by `ce-bot serve`, until it is gone)."""
     import logging
@@ -103,6 +108,8 @@ def run_worker(parent: int | None) -> int:
 
     from bot.runtime import Runtime
 
+    if parent:
+        os.nice(WORKER_NICENESS)
     config = configuration.load("worker")
     if not config.redis_url:
         raise ConfigError("REDIS_URL", "is not set (ce-bot worker joins the Redis of a running ce-bot)")

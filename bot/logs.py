@@ -259,12 +259,20 @@ def request_identity(body: Mapping[str, Any]) -> tuple[str, str]:
     return (conn if is_connection_id(conn) else ""), user
 
 
+def identify(body: Any) -> None:
+    """Name the connection and the user of the request being handled, when `instrument` opened a scope."""
+    scope = _request.get()
+    if scope is not None:
+        scope["conn"], scope["user"] = request_identity(body if isinstance(body, Mapping) else {})
+
+
 def instrument(runtime) -> None:
     """Records carry the connection and Slack user of the Slack request or job they belong to.
 
     Bolt runs listeners after its middleware chain has returned, so a middleware cannot wrap them:
     `async_dispatch` opens a scope for the request (a context variable: each request is its own
-    task) and a middleware (after signature verification, so a forged request names nobody) fills it in."""
+    task) and the app's middleware (after signature verification, so a forged request names nobody)
+    fills it in with `identify`."""
     app = runtime.app
     dispatch = app.async_dispatch
 
@@ -275,14 +283,7 @@ def instrument(runtime) -> None:
         finally:
             _request.reset(token)
 
-    async def log_context(body, next):
-        scope = _request.get()
-        if scope is not None:
-            scope["conn"], scope["user"] = request_identity(body if isinstance(body, Mapping) else {})
-        return await next()
-
     app.async_dispatch = dispatch_in_scope
-    app.middleware(log_context)
     for worker in runtime.workers:
         worker.handlers = {kind: _bound_to_job(handler) for kind, handler in worker.handlers.items()}
 

@@ -45,7 +45,7 @@ def handed_over(handler: Handler):
         raise ValueError(f"{handler.__name__} is not registered with @after_ack")
     job_data = {"handler": handler.__name__}
 
-    async def hand_over(ack, body, context) -> None:
+    async def hand_over(ack, body, client, context) -> None:
         job = Job(QUEUE, handler.__name__, "", {**job_data, "body": json.dumps(body, separators=(",", ":"))})
         await services_of(context).ack_store.enqueue(job)  # StoreUnavailable: the error handler tells them
         await ack()

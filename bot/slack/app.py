@@ -37,10 +37,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookClient, WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot import logs
 from bot.config import Config
 from bot.connection.flow import ConnectionFlow
 from bot.slack.approvers import Approvers
 from bot.slack.command_text import parse_command
+from bot.slack.router import Router
 from bot.slack.views import messages
 from bot.slack.views.modals import notice_modal
 from bot.store.ack_store import AckStore
@@ -159,14 +161,12 @@ def build_app(services: Services, client: AsyncWebClient) -> AsyncApp:
     )
 
     @app.middleware
-    async def attach_services(context, next):
+    async def before_listeners(req, body, context, next):
+        """The one middleware (each costs Bolt an argument build per request): hands `Services` to the
+        listeners, names the request in the logs, and acknowledges without handling it again Slack's
+        retry of a delivery or `/ce connect` replayed while its signature is valid."""
         context["services"] = services
-        return await next()
-
-    @app.middleware
-    async def once_per_delivery(req, body, context, next):
-        """Slack's retry of a delivery, or `/ce connect` replayed while its signature is valid, is
-        acknowledged and not handled again."""
+        logs.identify(body)
         key = delivery_key(req, body) if isinstance(body, dict) else ""
         if key:
             try:
@@ -183,8 +183,10 @@ def build_app(services: Services, client: AsyncWebClient) -> AsyncApp:
     async def on_error(error, body, logger):
         return report_error(error, body, logger, client)
 
+    router = Router()
     for surface in surfaces.ALL:
-        surface.register(app)
+        surface.register(router)
+    router.attach(app)
     return app
 
 

@@ -18,9 +18,9 @@ from bot.slack.views.modals import reject_modal
 from bot.store.connections import Refusal, TransitionResult
 
 
-def register(app) -> None:
-    app.action(ids.APPROVE)(approve)
-    app.action(ids.REJECT)(handed_over(open_reject_modal))
+def register(router) -> None:
+    router.action(ids.APPROVE, approve)
+    router.action(ids.REJECT, handed_over(open_reject_modal))
 
 
 async def approve(ack, body, client, context) -> None:

@@ -18,17 +18,12 @@ from bot.slack.views import messages
 CONNECT_TARGET = "aws-org"
 
 
-def register(app) -> None:
-    # Only the operations have after-ack work; the rest (help, connect, unknown verbs) answer in the ack.
-    app.command("/ce", matchers=[is_operation])(handed_over(operations.run_command))
-    app.command("/ce")(ce_command)
+def register(router) -> None:
+    router.command("/ce", ce_command)
 
 
-async def is_operation(body) -> bool:
-    """A well-formed `/ce list|status|enable|disable|disconnect|cancel …`: the commands that do something
-    after the ack (a malformed one is answered in the ack)."""
-    line = parse_command(body.get("text"))
-    return line.verb in operations.VERBS and isinstance(operations.parse_operation(line), operations.Operation)
+# Only the operations have after-ack work; the rest (help, connect, unknown verbs) answer in the ack.
+run_operation = handed_over(operations.run_command)
 
 
 async def reply(ack, text: str) -> None:
@@ -36,7 +31,8 @@ async def reply(ack, text: str) -> None:
     await ack(text=text, response_type="ephemeral")
 
 
-async def ce_command(ack, command, context) -> None:
+async def ce_command(ack, body, client, context) -> None:
+    command = body
     line = parse_command(command.get("text"))
     if line.verb in ("", "help"):
         await reply(ack, messages.usage())
@@ -55,6 +51,6 @@ async def ce_command(ack, command, context) -> None:
         if isinstance(operation, str):
             await reply(ack, operation)  # malformed: answered here, nothing runs after the ack
         else:
-            await ack()  # not reached: a well-formed operation is the first listener's
+            await run_operation(ack=ack, body=body, client=client, context=context)
     else:
         await reply(ack, messages.usage(unknown=line.text))

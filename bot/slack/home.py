@@ -25,18 +25,16 @@ EVENT_SEEN_FOR = 3600.0  # Slack retries within minutes; an hour is plenty
 EVENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def register(app) -> None:
-    app.event("app_home_opened", matchers=[is_home_tab])(handed_over(home_opened))
-    app.event("app_home_opened")(_ack)  # the Messages tab: nothing to do
+def register(router) -> None:
+    router.event("app_home_opened", app_home_opened)
 
 
-async def is_home_tab(body) -> bool:
+async def app_home_opened(ack, body, client, context) -> None:
     event = body.get("event") or {}
-    return event.get("tab") == "home" and bool(event.get("user"))
-
-
-async def _ack(ack) -> None:
-    await ack()
+    if event.get("tab") == "home" and event.get("user"):
+        await hand_over_home(ack=ack, body=body, client=client, context=context)
+    else:
+        await ack()  # the Messages tab: nothing to do
 
 
 @after_ack
@@ -54,6 +52,9 @@ def home_opened(body, client, context, respond) -> None:
         HomePublisher(services, client).publish([user])
     except Exception:  # noqa: BLE001 - nobody to tell: the Home stays as it was
         log.exception("could not publish the App Home")
+
+
+hand_over_home = handed_over(home_opened)
 
 
 class HomePublisher:

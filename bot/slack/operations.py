@@ -53,16 +53,16 @@ def parse_operation(line: CommandLine) -> Operation | str:
     raise ValueError(f"not an operation: {verb}")
 
 
-def register(app) -> None:
-    app.action(ops_ids.LIST_NEXT)(handed_over(show_page))
-    app.action(ops_ids.LIST_PREV)(handed_over(show_page))
-    app.action(ops_ids.ENABLE)(handed_over(enable_clicked))
-    app.action(ops_ids.DISABLE)(handed_over(disable_clicked))
-    app.action(ops_ids.DETAILS)(handed_over(details_clicked))
-    app.action(ops_ids.DISCONNECT)(handed_over(disconnect_clicked))
-    app.action(ops_ids.KEEP)(handed_over(keep_clicked))
-    app.action(ops_ids.RECHECK)(handed_over(recheck_clicked))
-    app.action(ops_ids.RECHECK_FAILED)(handed_over(recheck_failed_clicked))
+def register(router) -> None:
+    router.action(ops_ids.LIST_NEXT, handed_over(show_page))
+    router.action(ops_ids.LIST_PREV, handed_over(show_page))
+    router.action(ops_ids.ENABLE, handed_over(enable_clicked))
+    router.action(ops_ids.DISABLE, handed_over(disable_clicked))
+    router.action(ops_ids.DETAILS, handed_over(details_clicked))
+    router.action(ops_ids.DISCONNECT, handed_over(disconnect_clicked))
+    router.action(ops_ids.KEEP, handed_over(keep_clicked))
+    router.action(ops_ids.RECHECK, handed_over(recheck_clicked))
+    router.action(ops_ids.RECHECK_FAILED, handed_over(recheck_failed_clicked))
 
 
 # -- helpers ---------------------------------------------------------------------------------------------

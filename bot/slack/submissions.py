@@ -17,10 +17,10 @@ REQUESTER = "the person who started this connection"
 APPROVER = "an approver other than the requester"
 
 
-def register(app) -> None:
-    app.view(ids.IDS_MODAL)(submit_ids)
-    app.view(ids.ROLE_MODAL)(submit_role)
-    app.view(ids.REJECT_MODAL)(submit_reject)
+def register(router) -> None:
+    router.view(ids.IDS_MODAL, submit_ids)
+    router.view(ids.ROLE_MODAL, submit_role)
+    router.view(ids.REJECT_MODAL, submit_reject)
 
 
 def typed(view: dict, block_id: str) -> str:
@@ -31,7 +31,8 @@ def typed(view: dict, block_id: str) -> str:
     return value.get("value") or ""
 
 
-async def submit_ids(ack, body, view, context) -> None:
+async def submit_ids(ack, body, client, context) -> None:
+    view = body["view"]
     flow = services_of(context).ack_flow
     await _answer(
         ack,
@@ -47,7 +48,8 @@ async def submit_ids(ack, body, view, context) -> None:
     )
 
 
-async def submit_role(ack, body, view, context) -> None:
+async def submit_role(ack, body, client, context) -> None:
+    view = body["view"]
     flow = services_of(context).ack_flow
     await _answer(
         ack,
@@ -63,7 +65,8 @@ async def submit_role(ack, body, view, context) -> None:
     )
 
 
-async def submit_reject(ack, body, view, context) -> None:
+async def submit_reject(ack, body, client, context) -> None:
+    view = body["view"]
     services = services_of(context)
     user = body["user"]["id"]
     is_approver = await services.approvers.includes_async(user)

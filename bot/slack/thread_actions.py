@@ -16,11 +16,11 @@ from bot.slack.views.modals import ids_modal, role_modal
 from bot.store.connections import Refusal
 
 
-def register(app) -> None:
-    app.action(ids.ENTER_IDS)(handed_over(open_ids_modal))
-    app.action(ids.ENTER_ROLE)(handed_over(open_role_modal))
-    app.action(ids.START_OVER)(handed_over(start_over))
-    app.action(ids.CANCEL)(handed_over(cancel))
+def register(router) -> None:
+    router.action(ids.ENTER_IDS, handed_over(open_ids_modal))
+    router.action(ids.ENTER_ROLE, handed_over(open_role_modal))
+    router.action(ids.START_OVER, handed_over(start_over))
+    router.action(ids.CANCEL, handed_over(cancel))
 
 
 def _requesters_connection(body, context, respond, states: tuple[State, ...]):

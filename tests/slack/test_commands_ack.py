@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.authorization import AuthorizeResult
 
 from bot.slack import after_ack, commands
+from bot.slack.router import Router
 from tests.support.event_loop import run
 
 
@@ -53,7 +54,9 @@ def app():
         context["services"] = services
         return await next()
 
-    commands.register(bolt)
+    router = Router()
+    commands.register(router)
+    router.attach(bolt)
     bolt.services = services
     return bolt
 
