@@ -1,7 +1,7 @@
-"""ce-bot served as `ce-bot serve` serves it, with a counting wrapper on its ack-path Redis connections.
+"""ce-bot served as `ce-bot serve` serves it, with a counting wrapper on its ack-path Redis client.
 
-Every packed write to an asyncio Redis socket (one command, or one whole pipeline: one round trip
-each) is counted in the request's context. `AsyncApp.async_dispatch` is wrapped so that what a
+Every command the ack paths' client (`bot.store.ack_redis.AckRedis`) sends (one round trip each) is
+counted in the request's context. `AsyncApp.async_dispatch` is wrapped so that what a
 request sends while Bolt dispatches it (middleware, the listener, its ack: the ack path with
 `process_before_response=True`) is appended as one JSON line to $BENCH_TRIPS_FILE. What follows the
 ack runs in the worker process (the harness watches it with MONITOR).
@@ -16,32 +16,21 @@ import json
 import os
 import time
 
-import redis.asyncio.connection
+from bot.store.ack_redis import AckRedis
 
 _sent: contextvars.ContextVar[list | None] = contextvars.ContextVar("sent", default=None)
 
 
-def _command_name(packed) -> str:
-    first = packed[0] if isinstance(packed, (list, tuple)) else packed
-    if isinstance(first, memoryview):
-        first = first.tobytes()
-    try:
-        parts = bytes(first[:256]).split(b"\r\n")
-        return parts[2].decode().upper()
-    except (IndexError, UnicodeDecodeError, TypeError):
-        return "?"
-
-
 def install() -> None:
-    original = redis.asyncio.connection.AbstractConnection.send_packed_command
+    original = AckRedis.execute
 
-    async def counting(self, command, check_health=True):
+    async def counting(self, *args):
         sent = _sent.get()
         if sent is not None:
-            sent.append(_command_name(command))
-        return await original(self, command, check_health)
+            sent.append(str(args[0]).upper())
+        return await original(self, *args)
 
-    redis.asyncio.connection.AbstractConnection.send_packed_command = counting
+    AckRedis.execute = counting
 
 
 def wrap_dispatch(app, path: str) -> None:

@@ -21,7 +21,8 @@ from bot.slack.followups import Followups
 from bot.slack.home import HomePublisher
 from bot.slack.operations_followups import OperationsFollowups
 from bot.store.ack_store import AckStore
-from bot.store.client import connect, connect_async
+from bot.store.ack_redis import AckRedis
+from bot.store.client import connect
 from bot.store.connections import ConnectionStore
 from bot.store.embedded import EmbeddedRedis
 from bot.worker_process import WorkerProcess
@@ -60,7 +61,7 @@ class Runtime:
         self.redis_url = redis_url
         self.redis = connect(redis_url)
         self.store = ConnectionStore(self.redis, clock=clock)
-        self.ack_store = AckStore(connect_async(redis_url), self.store)
+        self.ack_store = AckStore(AckRedis(redis_url), self.store)
         self.client = slack_client(config)
         aws = aws or AwsAccess()
         self.services = Services(

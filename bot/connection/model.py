@@ -76,20 +76,8 @@ class Connection:
 
     @classmethod
     def from_hash(cls, data: dict[str, str]) -> "Connection":
-        kwargs = {}
-        for field in dataclasses.fields(cls):
-            if field.name not in data:
-                continue
-            raw = data[field.name]
-            if field.type == "float":
-                kwargs[field.name] = float(raw or 0)
-            elif field.type == "int":
-                kwargs[field.name] = int(raw or 0)
-            elif field.name == "state":
-                kwargs[field.name] = State(raw)
-            else:
-                kwargs[field.name] = raw
-        return cls(**kwargs)
+        """From Redis's strings (fields it does not know are ignored)."""
+        return cls(**{name: _FROM_REDIS.get(name, str)(raw) for name, raw in data.items() if name in FIELDS})
 
     def to_hash(self) -> dict[str, str]:
         return {f.name: _to_redis(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -106,3 +94,9 @@ def _to_redis(value) -> str:
 
 
 FIELDS = frozenset(f.name for f in dataclasses.fields(Connection))
+# How a field's Redis string becomes its value (others stay strings); built once, read on ack paths.
+_FROM_REDIS = {
+    **{f.name: (lambda raw: float(raw or 0)) for f in dataclasses.fields(Connection) if f.type == "float"},
+    **{f.name: (lambda raw: int(raw or 0)) for f in dataclasses.fields(Connection) if f.type == "int"},
+    "state": State,
+}

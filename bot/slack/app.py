@@ -160,30 +160,30 @@ def build_app(services: Services, client: AsyncWebClient) -> AsyncApp:
         raise_error_for_unhandled_request=False,
     )
 
-    @app.middleware
-    async def before_listeners(req, body, context, next):
-        """The one middleware (each costs Bolt an argument build per request): hands `Services` to the
-        listeners, names the request in the logs, and acknowledges without handling it again Slack's
-        retry of a delivery or `/ce connect` replayed while its signature is valid."""
+    async def before_handlers(request, body, context) -> bool:
+        """Runs before every handler (instead of a middleware: each costs Bolt an argument build per
+        request): hands `Services` to the handler, names the request in the logs, and says False for
+        Slack's retry of a delivery or `/ce connect` replayed while its signature is valid (acknowledged,
+        not handled again)."""
         context["services"] = services
         logs.identify(body)
-        key = delivery_key(req, body) if isinstance(body, dict) else ""
+        key = delivery_key(request, body) if isinstance(body, dict) else ""
         if key:
             try:
                 if not await services.ack_store.first_sighting(key, DELIVERY_SEEN_FOR):
                     log.info("a delivery was handled already: acknowledged, not handled again")
-                    return BoltResponse(status=200, body="")
+                    return False
             except StoreUnavailable as error:
                 if error.maybe_applied and body.get("type") != "block_actions":
-                    return report_error(error, body, log, client)  # Redis hangs: its listener would wait as long again
-                # Redis down (fails fast): let the listener answer; some need no Redis
-        return await next()
+                    raise  # Redis hangs: the handler would wait as long again; the error handler answers
+                # Redis down (fails fast): let the handler answer; some need no Redis
+        return True
 
     @app.error
     async def on_error(error, body, logger):
         return report_error(error, body, logger, client)
 
-    router = Router()
+    router = Router(before=before_handlers)
     for surface in surfaces.ALL:
         surface.register(router)
     router.attach(app)

@@ -7,7 +7,8 @@ surfaces register their handlers here, by command, action_id, callback_id or
 event type, and `attach` gives Bolt one listener per kind that looks the
 handler up in a dict.
 
-Every handler is a coroutine taking (ack, body, client, context).
+Every handler is a coroutine taking (ack, body, client, context). `before`, when given, runs first
+with (request, body, context) and may say False: the request is then acknowledged and not handled.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import re
 from typing import Awaitable, Callable
 
 Handler = Callable[..., Awaitable[None]]
+Before = Callable[..., Awaitable[bool]]
 ANY = re.compile(".*")
 
 
 class Router:
-    def __init__(self):
+    def __init__(self, before: Before | None = None):
+        self.before = before
         self.commands: dict[str, Handler] = {}
         self.actions: dict[str, Handler] = {}
         self.views: dict[str, Handler] = {}
@@ -49,19 +52,25 @@ class Router:
         for event_type in self.events:
             app.event(event_type)(self._on_event)
 
-    async def _on_command(self, ack, body, client, context) -> None:
-        await self.commands[body["command"]](ack=ack, body=body, client=client, context=context)
+    async def _on_command(self, ack, body, client, context, request=None) -> None:
+        await self._run(self.commands[body["command"]], ack, body, client, context, request)
 
-    async def _on_action(self, ack, body, client, context) -> None:
+    async def _on_action(self, ack, body, client, context, request=None) -> None:
         action_id = (body.get("actions") or [{}])[0].get("action_id", "")
-        await self.actions.get(action_id, _just_ack)(ack=ack, body=body, client=client, context=context)
+        await self._run(self.actions.get(action_id, _just_ack), ack, body, client, context, request)
 
-    async def _on_view(self, ack, body, client, context) -> None:
+    async def _on_view(self, ack, body, client, context, request=None) -> None:
         callback_id = (body.get("view") or {}).get("callback_id", "")
-        await self.views.get(callback_id, _just_ack)(ack=ack, body=body, client=client, context=context)
+        await self._run(self.views.get(callback_id, _just_ack), ack, body, client, context, request)
 
-    async def _on_event(self, ack, body, client, context) -> None:
-        await self.events[body["event"]["type"]](ack=ack, body=body, client=client, context=context)
+    async def _on_event(self, ack, body, client, context, request=None) -> None:
+        await self._run(self.events[body["event"]["type"]], ack, body, client, context, request)
+
+    async def _run(self, handler: Handler, ack, body, client, context, request) -> None:
+        if self.before is not None and not await self.before(request, body, context):
+            await ack()
+            return
+        await handler(ack=ack, body=body, client=client, context=context)
 
 
 async def _just_ack(ack, body, client, context) -> None:

@@ -13,8 +13,6 @@ import functools
 from typing import Callable, Iterator, TypeVar
 
 import redis
-import redis.asyncio
-from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
@@ -41,22 +39,6 @@ def connect(url: str) -> redis.Redis:
     """
     retry = Retry(ExponentialBackoff(cap=0.2, base=0.05), RETRIES, supported_errors=(redis.ConnectionError,))
     return redis.Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_connect_timeout=CONNECT_TIMEOUT,
-        socket_timeout=SOCKET_TIMEOUT,
-        retry=retry,
-        health_check_interval=HEALTH_CHECK_INTERVAL,
-    )
-
-
-def connect_async(url: str) -> redis.asyncio.Redis:
-    """The same client for asyncio (the ack paths, on the web server's event loop), same bounds.
-
-    No I/O here either; its connections belong to the event loop that first uses them.
-    """
-    retry = AsyncRetry(ExponentialBackoff(cap=0.2, base=0.05), RETRIES, supported_errors=(redis.ConnectionError,))
-    return redis.asyncio.Redis.from_url(
         url,
         decode_responses=True,
         socket_connect_timeout=CONNECT_TIMEOUT,

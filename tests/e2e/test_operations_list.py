@@ -100,18 +100,18 @@ def ack_round_trips(runtime, slack, text: str) -> tuple[int, dict]:
     middleware. Ack paths use the event loop's client (`ack_store`); what runs after the ack, in the
     worker's threads, uses the other one and is not counted."""
     client = runtime.ack_store.redis
-    original = client.execute_command
+    original = client.execute
     count = [0]
 
-    async def counted(*args, **kwargs):
+    async def counted(*args):
         count[0] += 1
-        return await original(*args, **kwargs)
+        return await original(*args)
 
-    client.execute_command = counted
+    client.execute = counted
     try:
         response = slack.command(REQUESTER, text)
     finally:
-        client.execute_command = original
+        client.execute = original
     assert response.status == 200, response.body
     return count[0], response.json() if response.body else {}
 

@@ -4,12 +4,12 @@ connections recorded before that index existed still get theirs from the scan.""
 
 from __future__ import annotations
 
-import redis.asyncio as redis_asyncio
 from store_testkit import APPROVER, connection_in
 
 from bot.connection.health import Health
 from bot.connection.model import OrgStatus, State
 from bot.connection.states import SYSTEM_ACTOR, Event
+from bot.store.ack_redis import AckRedis
 from bot.store.ack_store import AckStore
 from bot.store.connections import AUDIT_KEEP, AuditEntry
 from tests.support.event_loop import run
@@ -83,8 +83,7 @@ def test_the_index_keeps_the_last_entries_of_a_busy_connection(store, redis):
 
 def test_a_connection_created_on_an_ack_path_is_indexed_too(redis_url, store, redis):
     async def create():
-        client = redis_asyncio.Redis.from_url(redis_url, decode_responses=True)
-        ack = AckStore(client, store)
+        ack = AckStore(AckRedis(redis_url), store)
         try:
             conn = await ack.create(requester="U1", channel="C1", ttl=60)
             await ack.transition(conn.id, Event.CANCEL, actor="U1")
