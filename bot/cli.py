@@ -97,7 +97,7 @@ async def run_socket_mode(app, app_token: str) -> None:
 
 # The worker started by `ce-bot serve` yields the CPU to it: an ack waiting on a busy core is a user
 # waiting, a job finishing a few milliseconds later is not.
-WORKER_NICENESS = 5
+WORKER_NICENESS = 10
 
 
 def run_worker(parent: int | None) -> int:
