@@ -1,4 +1,4 @@
-"""Builds the Bolt app: one client, one middleware, one error handler, every surface registered.
+"""Builds the Bolt app: its clients, the router with every surface's handlers, one error handler.
 
 The app is Bolt's `AsyncApp` with `process_before_response=True`, served on
 one event loop: a listener's `ack()` is the HTTP response, and an ack path

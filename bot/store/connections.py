@@ -227,6 +227,22 @@ def _event_rules(event: Event) -> dict[str, list]:
     }
 
 
+@lru_cache(maxsize=None)
+def _transition_constants(event: Event) -> str:
+    """The part of transition.lua's request that is the same for every `event`, as JSON members
+    (serialised once: an ack path builds the rest)."""
+    constants = {
+        "system_actor": SYSTEM_ACTOR,
+        "rules": _event_rules(event),
+        "org_prefix": ORG_PREFIX,
+        "conn_prefix": CONN_PREFIX,
+        "final": _final_states(),
+        "audit_maxlen": str(AUDIT_MAXLEN),
+        "index": _index(),
+    }
+    return json.dumps(constants)[1:-1]
+
+
 @lru_cache(maxsize=1)
 def _final_states() -> dict[str, bool]:
     return {s.value: True for s in State if states.releases_organization(s)}
@@ -382,28 +398,21 @@ class ConnectionStore:
             "id": conn_id,
             "event": event.value,
             "actor": actor,
-            "system_actor": SYSTEM_ACTOR,
             "actor_is_approver": bool(actor_is_approver),
             "allow_self_approval": bool(allow_self_approval),
             "now": repr(now),
             "detail": str(detail),
-            "rules": _event_rules(event),
             "fields": _flat(values),
             "claims_org": claims,
             "org_id": values.get("org_id", ""),
             "expires_at": repr(now + float(ttl)) if ttl is not None else "",
             "accounts": self._account_pairs(accounts) if accounts is not None else False,
-            "org_prefix": ORG_PREFIX,
-            "conn_prefix": CONN_PREFIX,
-            "final": _final_states(),
-            "audit_maxlen": str(AUDIT_MAXLEN),
-            "index": _index(),
         }
         if job is not None:
             job = self._job_for(job, conn_id)
             keys.append(job.stream)
             request["job"] = _flat(job_fields(job))
-        return keys, [json.dumps(request)]
+        return keys, ["{" + _transition_constants(event) + "," + json.dumps(request)[1:]]
 
     @guarded
     def update(self, conn_id: str, **fields: str) -> Connection | None:
