@@ -18,6 +18,8 @@ import sys
 import threading
 import time
 
+from bot.child_process import terminate
+
 log = logging.getLogger(__name__)
 
 RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
@@ -40,14 +42,8 @@ class WorkerProcess:
         self._stopping.set()
         with self._lock:
             child = self._child
-        if child is not None and child.poll() is None:
-            child.terminate()
-            try:
-                child.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                log.warning("the worker process did not stop in %.0f s: killed", STOP_TIMEOUT)
-                child.kill()
-                child.wait()
+        if child is not None:
+            terminate(child, STOP_TIMEOUT, "the worker process")
         if self._thread.is_alive():
             self._thread.join(STOP_TIMEOUT)
 

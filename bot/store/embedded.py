@@ -21,6 +21,8 @@ from pathlib import Path
 
 import redis
 
+from bot.child_process import terminate
+
 log = logging.getLogger(__name__)
 
 SOCKET_NAME = "redis.sock"
@@ -96,7 +98,7 @@ class EmbeddedRedis:
         try:
             self._wait_ready()
         except Exception:
-            self._terminate(self._process)
+            terminate(self._process, STOP_TIMEOUT, "embedded Redis")
             self._process = None
             self._unlock()
             raise
@@ -106,7 +108,7 @@ class EmbeddedRedis:
     def stop(self) -> None:
         """Shut the server down cleanly (it flushes the append-only file) and release the data folder."""
         if self._process is not None:
-            self._terminate(self._process)
+            terminate(self._process, STOP_TIMEOUT, "embedded Redis")  # SIGTERM: Redis fsyncs the append-only file
             self._process = None
         self._unlock()
         if self._socket_dir:
@@ -200,18 +202,6 @@ class EmbeddedRedis:
         except OSError:
             return ""
         return " | ".join(text.strip().splitlines()[-lines:])
-
-    @staticmethod
-    def _terminate(process: subprocess.Popen) -> None:
-        if process.poll() is not None:
-            return
-        process.terminate()  # SIGTERM: Redis fsyncs the append-only file and exits
-        try:
-            process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            log.warning("embedded Redis did not stop within %.0f s; killing it", STOP_TIMEOUT)
-            process.kill()
-            process.wait()
 
 
 def _is_redis_server(pid: int, socket_path: str) -> bool:
