@@ -102,6 +102,12 @@ class Runtime:
             worker.start()
         self.scheduler.start()
 
+    def worker_state(self) -> str:
+        """"running" or "restarting" (the child process), or "in-process" (threads of this process)."""
+        if self.worker_process is None:
+            return "in-process"
+        return "running" if self.worker_process.pid else "restarting"
+
     def stop(self) -> None:
         if self.worker_process is not None:
             self.worker_process.stop()

@@ -1,7 +1,8 @@
 """HTTP mode: Bolt behind Starlette, served by uvicorn.
 
 `POST /slack/events` takes slash commands, interactivity and events;
-`GET /healthz` answers 200 when Redis is reachable (503 otherwise). Bolt's
+`GET /healthz` answers 200 when Redis is reachable (503 otherwise), and
+says whether the worker child is running (it is restarted when it is not). Bolt's
 `AsyncApp` dispatches on the server's event loop: an ack path awaits its
 Redis call (bounded by the client's timeouts) and never blocks the loop.
 """
@@ -35,9 +36,8 @@ def create_http_app(runtime: Runtime) -> Starlette:
 
     async def healthz(request: Request):
         redis_up = await runtime.ack_store.ping()
-        return JSONResponse(
-            {"ok": redis_up, "redis": "up" if redis_up else "down"}, status_code=200 if redis_up else 503
-        )
+        state = {"ok": redis_up, "redis": "up" if redis_up else "down", "worker": runtime.worker_state()}
+        return JSONResponse(state, status_code=200 if redis_up else 503)
 
     @asynccontextmanager
     async def lifespan(app):

@@ -7,7 +7,7 @@ import os
 import signal
 from pathlib import Path
 
-from tests.reliability.harness import CHANNEL, REQUESTER, bot_env, slack_for, wait_until
+from tests.reliability.harness import CHANNEL, REQUESTER, bot_env, http_get, slack_for, wait_until
 
 
 def worker_children(pid: int) -> list[int]:
@@ -32,6 +32,12 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def worker_said(bot) -> str:
+    status, state = http_get(bot.url + "/healthz")
+    assert status == 200
+    return state["worker"]
+
+
 def connect_posts_a_thread(bot, standin) -> None:
     before = len(standin.messages(CHANNEL))
     assert slack_for(bot, standin).command(REQUESTER, "connect aws-org").status == 200
@@ -44,8 +50,11 @@ def test_a_killed_worker_process_is_replaced_and_jobs_carry_on(standin, redis_ur
     [first] = wait_until(lambda: worker_children(bot.pid), 10, "the worker process to start")
     connect_posts_a_thread(bot, standin)
 
+    assert worker_said(bot) == "running"
     os.kill(first, signal.SIGKILL)
+    wait_until(lambda: worker_said(bot) == "restarting", 5, "/healthz to say the worker is restarting")
     wait_until(lambda: [p for p in worker_children(bot.pid) if p != first], 15, "a new worker process")
+    wait_until(lambda: worker_said(bot) == "running", 5, "/healthz to say the worker runs again")
     connect_posts_a_thread(bot, standin)  # jobs are run again
     assert "worker process exited" in bot.output()
 
