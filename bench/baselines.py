@@ -50,6 +50,9 @@ class _BareRuntime:
     def start(self) -> None:
         pass
 
+    def worker_state(self) -> str:
+        return "none"
+
     def stop(self) -> None:
         pass
 
