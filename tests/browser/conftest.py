@@ -39,12 +39,13 @@ def missing() -> str:
 
 
 def pytest_collection_modifyitems(config, items):
+    """Browser tests are skipped, saying how to install what is missing, when Chromium or Playwright
+    is not there. A page driven through a real browser, polling a live bot, can miss one refresh when
+    the machine is busy: such a test gets two more tries. Every other test runs exactly once."""
     reason = missing()
-    if not reason:
-        return
     for item in items:
-        if "browser" in item.keywords:
-            item.add_marker(pytest.mark.skip(reason=reason))
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.skip(reason=reason) if reason else pytest.mark.flaky(reruns=2, reruns_delay=1))
 
 
 @pytest.fixture(scope="session")
@@ -91,11 +92,3 @@ def screenshot(page):
             page.screenshot(path=str(DOCS / f"playground-{name}.png"))
 
     return take
-
-
-def pytest_collection_modifyitems(items):
-    # A page driven through a real browser, polling a live bot, can miss one refresh when the
-    # machine is busy; such a test gets two more tries. Every other test runs exactly once.
-    for item in items:
-        if item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.flaky(reruns=2, reruns_delay=1))
