@@ -139,13 +139,17 @@ def delivery_key(request: AsyncBoltRequest, body: dict) -> str:
     In Socket Mode there is no raw body (Bolt gets the envelope's payload as a dict) and no
     timestamp: the payload itself is the delivery, and its trigger_id or event_id tells one
     from another. And every Events API envelope carries `retry_attempt`, 0 the first time."""
-    raw = request.raw_body.encode() or json.dumps(body, sort_keys=True).encode()
     if body.get("command") and parse_command(body.get("text")).verb == "connect":
         stamp = (request.headers.get("x-slack-request-timestamp") or [""])[0]
-        return "command:" + hashlib.sha256(stamp.encode() + b":" + raw).hexdigest()
+        return "command:" + hashlib.sha256(stamp.encode() + b":" + _delivered(request, body)).hexdigest()
     if (request.headers.get("x-slack-retry-num") or ["0"])[0] not in ("", "0"):
-        return "retry:" + hashlib.sha256(raw).hexdigest()
+        return "retry:" + hashlib.sha256(_delivered(request, body)).hexdigest()
     return ""
+
+
+def _delivered(request: AsyncBoltRequest, body: dict) -> bytes:
+    """The bytes Slack delivered; in Socket Mode, the payload (its IDs make it unique)."""
+    return request.raw_body.encode() or json.dumps(body, sort_keys=True).encode()
 
 
 def build_app(services: Services, client: AsyncWebClient) -> AsyncApp:
