@@ -82,3 +82,29 @@ def test_socket_mode_needs_an_app_level_token(token, problem, tmp_path):
     result = subprocess.run([CE_BOT, "socket"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "SLACK_APP_TOKEN" in result.stderr and problem in result.stderr
+
+
+@pytest.mark.parametrize("missing, variable", [("REDIS_URL", "REDIS_URL"), ("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN")])
+def test_a_worker_on_its_own_needs_the_bots_redis_and_token(missing, variable, redis_url, tmp_path):
+    """`ce-bot worker` joins a running bot's Redis: it never starts an embedded one of its own."""
+    env = base_env(REDIS_URL=redis_url)
+    env.pop(missing)
+    result = subprocess.run([CE_BOT, "worker"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and variable in lines[0]
+    assert not (tmp_path / ".ce-bot").exists()
+
+
+def test_a_worker_on_its_own_runs_jobs_until_sigterm(redis_url, redis, tmp_path):
+    env = base_env(REDIS_URL=redis_url)
+    worker = subprocess.Popen([CE_BOT, "worker"], env=env, cwd=tmp_path, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not redis.exists("ce:jobs:interactive"):  # its consumer groups are made at start
+            assert worker.poll() is None and time.monotonic() < deadline, "the worker did not start"
+            time.sleep(0.05)
+        assert {g["name"] for g in redis.xinfo_groups("ce:jobs:slack")} == {"workers"}
+    finally:
+        worker.terminate()
+        assert worker.wait(15) == 0
