@@ -31,11 +31,11 @@ log = logging.getLogger(__name__)
 
 # Validation can wait about a minute for a new role to reach IAM; a job idle
 # for longer than this belonged to a process that died.
-# A click handed over after its ack that no worker finished within half a minute is run once more
-# (a modal's trigger_id is long gone by then; everything else still makes sense).
-CLAIM_IDLE = {"slack": 60.0, "validate": 300.0, HEALTH: 300.0, after_ack.QUEUE: 30.0}
+# A click handed over after its ack whose worker died is taken over after after_ack.DEADLINE, and
+# its person told (see AfterAck.run).
+CLAIM_IDLE = {"slack": 60.0, "validate": 300.0, HEALTH: 300.0, after_ack.QUEUE: after_ack.DEADLINE}
 THREADS = {"slack": 4, "validate": 8, HEALTH: 2, after_ack.QUEUE: 4}  # health re-checks stay out of the guided validations' way
-MAX_ATTEMPTS = {after_ack.QUEUE: 2}  # others: the worker's default
+MAX_ATTEMPTS = {after_ack.QUEUE: 2}  # a second attempt only tells its person (AfterAck.run); others: the default
 
 
 class Runtime:

@@ -21,11 +21,17 @@ from slack_sdk import WebClient
 
 from bot.jobs.queue import Job
 from bot.slack.app import RetryingRespond, Services, response_url, services_of, tell, user_message
+from bot.slack.views import messages
 from bot.store.client import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 QUEUE = "interactive"
+# A click or command not started within this long after its ack is not run: its person has moved on
+# (a modal's trigger_id lives 3 s), and a toggle done minutes later would surprise everyone. They are
+# told nothing was done. It is also how long a job of a worker that died waits to be taken over; such
+# a job is not run again either (it may have done part): its person is told to check.
+DEADLINE = 30.0
 Handler = Callable[..., None]  # (body, client, context, respond)
 HANDLERS: dict[str, Handler] = {}
 
@@ -57,9 +63,15 @@ def handed_over(handler: Handler):
 class AfterAck:
     """The worker's side: runs handed-over requests."""
 
-    def __init__(self, services: Services, client: WebClient):
+    def __init__(self, services: Services, client: WebClient, *, clock: Callable[[], float] | None = None):
         self.services = services
         self.client = client
+        self.clock = clock or self._redis_time
+
+    def _redis_time(self) -> float:
+        """Redis's clock: the one that stamped the job's entry ID (this host's may differ)."""
+        seconds, microseconds = self.services.store.redis.time()
+        return seconds + microseconds / 1e6
 
     def handlers(self) -> dict[str, Mapping[str, Callable[[Job], None]]]:
         from bot.slack import surfaces  # noqa: F401 - importing the surfaces registers their handlers
@@ -71,6 +83,14 @@ class AfterAck:
         body = json.loads(job.data["body"])
         url = response_url(body)
         respond = RetryingRespond(response_url=url, proxy=self.client.proxy, ssl=self.client.ssl) if url else None
+        if job.attempt > 1 or self.clock() - enqueued_at(job) > DEADLINE:
+            # Taken over from a worker that died while running it (it may have done part), or never
+            # started in time: not run now, and the person is told which.
+            log.warning("after-ack handler %s not run (attempt %d, handed over %.0f s ago)",
+                        handler.__name__, job.attempt, self.clock() - enqueued_at(job))  # fmt: skip
+            if respond is not None:
+                tell(respond, messages.INTERRUPTED if job.attempt > 1 else messages.TOO_LATE)
+            return
         try:
             handler(body=body, client=self.client, context={"services": self.services}, respond=respond)
         except Exception as error:  # noqa: BLE001 - everything becomes an ephemeral message
@@ -80,3 +100,8 @@ class AfterAck:
                 log.exception("after-ack handler %s failed", handler.__name__)
             if respond is not None:
                 tell(respond, user_message(error))
+
+
+def enqueued_at(job: Job) -> float:
+    """When the job was handed over: its stream entry ID starts with Redis's clock, in milliseconds."""
+    return int(job.id.split("-", 1)[0]) / 1000.0

@@ -39,6 +39,14 @@ STORE_TIMED_OUT = (
     ":warning: The bot's state store is unavailable right now: it did not answer in time, so I can't tell "
     "whether this went through. Look again in a minute, then try again if nothing changed."
 )
+TOO_LATE = (
+    ":warning: That reached me too late (the bot was busy or restarting), so I did nothing. "
+    "Click or type it again."
+)
+INTERRUPTED = (
+    ":warning: I was interrupted while doing that (the bot restarted). Check with `/ce list` or "
+    "`/ce status <org-id>`, and click or type it again if it did not happen."
+)
 SOMETHING_WENT_WRONG = ":warning: Something went wrong on our side and nothing was changed. Try again in a minute."
 NOT_FOUND = "I can't find that connection any more. Start a new one with `/ce connect aws-org`."
 
