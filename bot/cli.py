@@ -45,13 +45,9 @@ def main(argv: list[str] | None = None) -> int:
 def serve() -> int:
     import uvicorn
 
-    from bot.runtime import Runtime
     from bot.server import create_http_app
 
-    config = configuration.load("serve")
-    runtime = Runtime(config, worker_process=True)
-    logs.instrument(runtime)
-    freeze_start_up_objects()
+    config, runtime = web_runtime("serve")
     host = os.environ.get("HOST", "0.0.0.0")
     uvicorn.run(create_http_app(runtime), host=host, port=config.port, log_level="warning", access_log=False)
     return 0
@@ -60,12 +56,7 @@ def serve() -> int:
 def socket_mode() -> int:
     import asyncio
 
-    from bot.runtime import Runtime
-
-    config = configuration.load("socket")
-    runtime = Runtime(config, worker_process=True)
-    logs.instrument(runtime)
-    freeze_start_up_objects()
+    config, runtime = web_runtime("socket")
     runtime.start()
     try:
         asyncio.run(run_socket_mode(runtime.app, config.slack_app_token))
@@ -131,13 +122,20 @@ def run_worker(parent: int | None) -> int:
     return 0
 
 
-def freeze_start_up_objects() -> None:
-    """Keep what start-up built (modules, boto3's service models, the app) out of every later garbage
-    collection: a full collection walking them paused acks for tens of milliseconds (p99)."""
+def web_runtime(mode: str):
+    """The configuration and the runtime of a process that answers Slack (`serve`, `socket`): its jobs
+    run in a worker child. What start-up built (modules, boto3's service models, the app) is then kept
+    out of every later garbage collection: a full collection walking it paused acks for tens of ms."""
     import gc
 
+    from bot.runtime import Runtime
+
+    config = configuration.load(mode)
+    runtime = Runtime(config, worker_process=True)
+    logs.instrument(runtime)
     gc.collect()
     gc.freeze()
+    return config, runtime
 
 
 def run() -> int:

@@ -79,7 +79,7 @@ class Runtime:
             self.services, self.client, self.operations, refresh_parent=self.followups.refresh_parent
         )
         self.home = HomePublisher(self.services, self.client, self.operations)
-        self.after_ack = AfterAck(self.services, self.client)
+        self.after_ack = AfterAck(self.services, self.client, publish_home=self.home.publish)
         self.workers = [
             Worker(
                 self.redis,

@@ -8,7 +8,7 @@ would get: the body, a Slack client, a `respond` bound to the request's
 response_url (with the SDK's retries), and a context holding the services.
 
 Handlers are registered by name with `@after_ack` when their module is
-imported; a job names its handler, and only registered names run.
+imported; a job's kind names its handler, and only registered names run.
 """
 
 from __future__ import annotations
@@ -49,10 +49,8 @@ def handed_over(handler: Handler):
     """The listener that acks at once and hands the request to `handler` in the worker."""
     if HANDLERS.get(handler.__name__) is not handler:
         raise ValueError(f"{handler.__name__} is not registered with @after_ack")
-    job_data = {"handler": handler.__name__}
-
     async def hand_over(ack, body, client, context) -> None:
-        job = Job(QUEUE, handler.__name__, "", {**job_data, "body": json.dumps(body, separators=(",", ":"))})
+        job = Job(QUEUE, handler.__name__, "", {"body": json.dumps(body, separators=(",", ":"))})
         await services_of(context).ack_store.enqueue(job)  # StoreUnavailable: the error handler tells them
         await ack()
 
@@ -63,10 +61,18 @@ def handed_over(handler: Handler):
 class AfterAck:
     """The worker's side: runs handed-over requests."""
 
-    def __init__(self, services: Services, client: WebClient, *, clock: Callable[[], float] | None = None):
+    def __init__(
+        self,
+        services: Services,
+        client: WebClient,
+        *,
+        clock: Callable[[], float] | None = None,
+        publish_home: Callable[[list[str]], object] | None = None,
+    ):
         self.services = services
         self.client = client
         self.clock = clock or self._redis_time
+        self.publish_home = publish_home
 
     def _redis_time(self) -> float:
         """Redis's clock: the one that stamped the job's entry ID (this host's may differ)."""
@@ -79,7 +85,7 @@ class AfterAck:
         return {QUEUE: {name: self.run for name in HANDLERS}}
 
     def run(self, job: Job) -> None:
-        handler = HANDLERS[job.data.get("handler", job.kind)]
+        handler = HANDLERS[job.kind]
         body = json.loads(job.data["body"])
         url = response_url(body)
         respond = RetryingRespond(response_url=url, proxy=self.client.proxy, ssl=self.client.ssl) if url else None
@@ -100,6 +106,12 @@ class AfterAck:
                 log.exception("after-ack handler %s failed", handler.__name__)
             if respond is not None:
                 tell(respond, user_message(error))
+        if self.publish_home is not None and (body.get("view") or {}).get("type") == "home":
+            # A click in the App Home shows its effect there at once (the scheduler refreshes the others').
+            try:
+                self.publish_home([(body.get("user") or {}).get("id", "")])
+            except Exception:  # noqa: BLE001 - the scheduler republishes it in a moment
+                log.warning("could not republish the App Home after a click", exc_info=True)
 
 
 def enqueued_at(job: Job) -> float:

@@ -12,8 +12,8 @@ from slack_sdk.errors import SlackApiError
 
 log = logging.getLogger(__name__)
 GROUP_CACHE_SECONDS = 300
-# The lookup may sit on an ack path (a modal's submission): bounded, and never sleeping out a 429's
-# Retry-After; when it fails, the members known before are kept.
+# The first lookup may sit on an ack path (later ones run after it): bounded, and never sleeping out a
+# 429's Retry-After; when it fails, the members known before are kept.
 LOOKUP_TIMEOUT = 1.5
 
 
@@ -31,26 +31,33 @@ class Approvers:
         self._lock = threading.Lock()
         self._members: frozenset[str] = frozenset()
         self._fetched_at = float("-inf")
+        self._refreshing: asyncio.Future | None = None  # a refresh started from an ack path
 
     def includes(self, user_id: str) -> bool:
         return user_id in self.users or user_id in self._group_members()
 
     async def includes_async(self, user_id: str) -> bool:
-        """`includes`, from the event loop: the group lookup, when one is due, runs in a thread."""
+        """`includes`, from an ack path: the members known are used at once and, when they are due for
+        a refresh, refreshed in a thread after the ack. Only the very first lookup is waited for."""
         if user_id in self.users:
             return True
         if not self.groups:
             return False
-        if self.clock() - self._fetched_at < GROUP_CACHE_SECONDS:
-            return user_id in self._members
-        return await asyncio.to_thread(self.includes, user_id)
+        if self._fetched_at == float("-inf"):
+            return await asyncio.to_thread(self.includes, user_id)
+        if not self._fresh() and (self._refreshing is None or self._refreshing.done()):
+            self._refreshing = asyncio.ensure_future(asyncio.to_thread(self._group_members))
+        return user_id in self._members
+
+    def _fresh(self) -> bool:
+        return self.clock() - self._fetched_at < GROUP_CACHE_SECONDS
 
     def _group_members(self) -> frozenset[str]:
         """Members of the approver user groups, fetched at most every few minutes."""
         if not self.groups:
             return frozenset()
         with self._lock:
-            if self.clock() - self._fetched_at < GROUP_CACHE_SECONDS:
+            if self._fresh():
                 return self._members
             members: set[str] = set()
             try:

@@ -32,8 +32,7 @@ async def reply(ack, text: str) -> None:
 
 
 async def ce_command(ack, body, client, context) -> None:
-    command = body
-    line = parse_command(command.get("text"))
+    line = parse_command(body.get("text"))
     if line.verb in ("", "help"):
         await reply(ack, messages.usage())
     elif line.verb == "connect":
@@ -41,9 +40,9 @@ async def ce_command(ack, body, client, context) -> None:
             await reply(ack, f"To connect an AWS Organization, type `/ce connect {CONNECT_TARGET}`.")
             return
         await services_of(context).ack_flow.start(
-            requester=command["user_id"],
-            channel=command["channel_id"],
-            response_url=command.get("response_url", ""),
+            requester=body["user_id"],
+            channel=body["channel_id"],
+            response_url=body.get("response_url", ""),
         )
         await ack()  # the parent message and its thread follow in a moment
     elif line.verb in operations.VERBS:

@@ -19,7 +19,6 @@ from bot.slack import operation_ids as ops_ids
 from bot.slack.after_ack import after_ack, handed_over
 from bot.slack.app import action_connection_id, services_of, tell
 from bot.slack.command_text import CommandLine, parse_command
-from bot.slack.home import HomePublisher
 from bot.slack.views import messages
 from bot.slack.views import organizations as views
 from bot.slack.views.modals import notice_modal
@@ -246,13 +245,6 @@ def _toggle_clicked(body, client, context, respond, status: OrgStatus) -> None:
         _redraw(body, context, respond, ops, result.connection)
     org_id = result.connection.org_id if result.connection else ""
     answer(body, client, respond, views.status_result_text(result, status, org_id=org_id, approvers=approvers_of(context)))
-    refresh_home(body, client, context)
-
-
-def refresh_home(body, client, context) -> None:
-    """A click in the App Home shows its effect there at once (the scheduler refreshes everyone else's)."""
-    if (body.get("view") or {}).get("type") == "home":
-        HomePublisher(services_of(context), client).publish([user_of(body)])
 
 
 def _redraw(body, context, respond, ops: Operations, conn: Connection) -> None:
@@ -282,7 +274,6 @@ def disconnect_clicked(body, client, context, respond) -> None:
     result = operations_of(context).disconnect(conn_id, actor=user, is_approver=is_approver(context, user))
     if result.ok:
         show(body, client, respond, views.disconnected_message(result.connection), replace=True)
-        refresh_home(body, client, context)
         return
     org_id = result.connection.org_id if result.connection else ""
     answer(body, client, respond, views.disconnect_refusal(result, org_id=org_id, approvers=approvers_of(context), user=user))

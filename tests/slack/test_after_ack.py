@@ -45,7 +45,7 @@ def ran(monkeypatch):
 
 def job(seconds_ago: float, attempt: int = 1) -> Job:
     entry_id = f"{int((NOW - seconds_ago) * 1000)}-0"
-    return Job(after_ack.QUEUE, "clicked", "", {"handler": "clicked", "body": json.dumps(BODY)}, id=entry_id, attempt=attempt)
+    return Job(after_ack.QUEUE, "clicked", "", {"body": json.dumps(BODY)}, id=entry_id, attempt=attempt)
 
 
 def runner() -> after_ack.AfterAck:

@@ -97,6 +97,6 @@ def test_operations_ack_empty_and_hand_the_request_to_the_worker(app, text):
     response = command(app, text)
     assert response.status == 200 and response.body == ""
     [job] = app.services.ack_store.jobs
-    assert (job.queue, job.data["handler"]) == (after_ack.QUEUE, "run_command")
+    assert (job.queue, job.kind) == (after_ack.QUEUE, "run_command")
     assert json.loads(job.data["body"])["text"] == text
     assert app.services.ack_flow.started == []
