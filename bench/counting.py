@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextvars
 import json
 import os
-import time
 
 from bot.store.ack_redis import AckRedis
 
@@ -39,12 +38,11 @@ def wrap_dispatch(app, path: str) -> None:
     async def counted(request):
         sent = []
         token = _sent.set(sent)
-        start = time.perf_counter()
         try:
             return await dispatch(request)
         finally:
             _sent.reset(token)
-            record = {"ms": (time.perf_counter() - start) * 1000, "round_trips": len(sent), "commands": sent}
+            record = {"round_trips": len(sent), "commands": sent}
             with open(path, "a") as out:
                 out.write(json.dumps(record) + "\n")
 

@@ -19,12 +19,15 @@ class CellResult:
     wall_s: float = 0.0
     errors: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
-    first_body: bytes = b""
     bodies: list[bytes] = field(default_factory=list)  # a few answers, to check what the server said
 
     @property
     def count(self) -> int:
         return len(self.latencies_ns)
+
+    @property
+    def first_body(self) -> bytes:
+        return self.bodies[0] if self.bodies else b""
 
 
 class HttpError(Exception):
@@ -95,14 +98,12 @@ async def _run(host: str, port: int, requests: list[bytes], clients: int, total:
     start = time.perf_counter()
     await asyncio.gather(*(_client(host, port, requests, counter, total, out, keep_bodies) for _ in range(clients)))
     out.wall_s = time.perf_counter() - start
-    out.first_body = out.bodies[0] if out.bodies else b""
     return out
 
 
-def run_cell(host: str, port: int, requests: list[bytes], *, clients: int, total: int, keep_bodies: int = 3,
-             timeout: float = 120.0) -> CellResult:
-    """Send `total` requests (cycling through `requests`) over `clients` concurrent connections."""
-    return asyncio.run(asyncio.wait_for(_run(host, port, requests, clients, total, keep_bodies), timeout))
+def run_cell(host: str, port: int, requests: list[bytes], *, clients: int, total: int, keep_bodies: int = 3) -> CellResult:
+    """Send `total` requests (cycling through `requests`) over `clients` concurrent connections (at most 120 s)."""
+    return asyncio.run(asyncio.wait_for(_run(host, port, requests, clients, total, keep_bodies), 120.0))
 
 
 def percentile(sorted_values: list[int] | list[float], q: float) -> float:

@@ -164,9 +164,9 @@ def start_standin(workdir: Path, name: str, args: list[str], timeout: float = 12
     return proc
 
 
-def spawn_server(workdir: Path, name: str, argv: list[str], env: dict[str, str], *, port: int | None = None) -> Proc:
-    """Start a server listening on 127.0.0.1:`port` (not waiting for it)."""
-    port = port or free_port()
+def spawn_server(workdir: Path, name: str, argv: list[str], env: dict[str, str]) -> Proc:
+    """Start a server listening on 127.0.0.1 at a free port (not waiting for it)."""
+    port = free_port()
     log = workdir / f"{name}.log"
     popen = subprocess.Popen(
         [sys.executable, *argv],
@@ -179,20 +179,19 @@ def spawn_server(workdir: Path, name: str, argv: list[str], env: dict[str, str],
     return Proc(name, popen, log, port)
 
 
-def start_server(workdir: Path, name: str, argv: list[str], env: dict[str, str], *, port: int | None = None,
-                 need_200: bool = True, timeout: float = 30.0) -> Proc:
-    """A server listening on 127.0.0.1:`port`; returns once GET /healthz answers (200 when `need_200`)."""
-    proc = spawn_server(workdir, name, argv, env, port=port)
+def start_server(workdir: Path, name: str, argv: list[str], env: dict[str, str], *, timeout: float = 30.0) -> Proc:
+    """A server listening on 127.0.0.1 at a free port; returns once GET /healthz answers 200."""
+    proc = spawn_server(workdir, name, argv, env)
     try:
-        wait_healthy(proc, need_200=need_200, timeout=timeout)
+        wait_healthy(proc, timeout=timeout)
     except Exception:
         proc.stop()
         raise
     return proc
 
 
-def wait_healthy(proc: Proc, *, need_200: bool = True, timeout: float = 30.0, poll: float = 0.005) -> float:
-    """Seconds until GET /healthz answered (200, or anything when not `need_200`)."""
+def wait_healthy(proc: Proc, *, need_200: bool = True, timeout: float = 30.0) -> None:
+    """Return once GET /healthz answered (200, or anything when not `need_200`)."""
     start = time.monotonic()
     while True:
         if not proc.alive():
@@ -200,13 +199,13 @@ def wait_healthy(proc: Proc, *, need_200: bool = True, timeout: float = 30.0, po
         try:
             with urllib.request.urlopen(f"{proc.url}/healthz", timeout=2) as answer:
                 if answer.status == 200:
-                    return time.monotonic() - start
+                    return
         except urllib.error.HTTPError as error:
             if not need_200:
-                return time.monotonic() - start
+                return
             error.close()
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
             pass
         if time.monotonic() - start > timeout:
             raise RuntimeError(f"{proc.name} not healthy within {timeout:.0f} s:\n{proc.log_tail()}")
-        time.sleep(poll)
+        time.sleep(0.005)

@@ -9,7 +9,9 @@ from collections import defaultdict
 from bench.load import percentile
 
 B1, B2, B2X, CE, CEBG = "baseline1", "baseline2", "baseline2-again", "ce-bot", "ce-bot+bg"
-SHORT = {B1: "b1", B2: "b2", B2X: "b2'", CE: "ce", CEBG: "ce+bg"}
+# figure -> the aggregate's key it is the ratio of
+FIGURES = {"p50": "p50_ms", "p99": "p99_ms", "rps": "rps", "cpu": "cpu_ms_per_req"}
+_MISSING = {key: math.nan for key in FIGURES.values()}  # a server not measured: every ratio to it is nan
 
 
 def aggregate(cells: list[dict]) -> dict:
@@ -45,23 +47,21 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b and not math.isnan(a) and not math.isnan(b) else math.nan
 
 
-def noise_level(agg: dict, scenarios, clients, phase: str = "A") -> dict:
+def _ratios(label: str, a: dict, b: dict, figures=tuple(FIGURES)) -> dict[str, float]:
+    """`a`'s figures over `b`'s, keyed "{label} {figure}" (just the figure when `label` is empty)."""
+    return {f"{label} {f}" if label else f: _ratio(a[FIGURES[f]], b[FIGURES[f]]) for f in figures}
+
+
+def noise_level(agg: dict, scenarios, clients) -> dict:
     """A baseline against itself: b2' / b2 per cell, and the largest deviation from 1 per figure."""
     per_cell = []
     for scenario in scenarios:
         for n in clients:
-            a, b = agg.get((phase, B2X, scenario, n)), agg.get((phase, B2, scenario, n))
-            if not a or not b:
-                continue
-            per_cell.append({
-                "scenario": scenario, "clients": n,
-                "p50": _ratio(a["p50_ms"], b["p50_ms"]),
-                "p99": _ratio(a["p99_ms"], b["p99_ms"]),
-                "rps": _ratio(a["rps"], b["rps"]),
-                "cpu": _ratio(a["cpu_ms_per_req"], b["cpu_ms_per_req"]),
-            })
+            a, b = agg.get(("A", B2X, scenario, n)), agg.get(("A", B2, scenario, n))
+            if a and b:
+                per_cell.append({"scenario": scenario, "clients": n, **_ratios("", a, b)})
     level = {}
-    for figure in ("p50", "p99", "rps", "cpu"):
+    for figure in FIGURES:
         deviations = [abs(c[figure] - 1) for c in per_cell if not math.isnan(c[figure])]
         level[figure] = max(deviations) if deviations else math.nan
         level[figure + "_median"] = statistics.median(deviations) if deviations else math.nan
@@ -76,23 +76,16 @@ def rows(agg: dict, scenarios, clients) -> list[dict]:
             bg, ce_b = agg.get(("B", CEBG, scenario, n)), agg.get(("B", CE, scenario, n))
             if not ce:
                 continue
-            b2 = b2 or {"p50_ms": math.nan, "p99_ms": math.nan, "rps": math.nan, "cpu_ms_per_req": math.nan}
+            b2 = b2 or dict(_MISSING)
             row = {
                 "scenario": scenario, "clients": n,
                 "b1": b1, "b2": b2, "ce": ce, "ce_in_B": ce_b, "ce_bg": bg,
-                "ce/b2 p50": _ratio(ce["p50_ms"], b2["p50_ms"]),
-                "ce/b2 p99": _ratio(ce["p99_ms"], b2["p99_ms"]),
-                "ce/b2 rps": _ratio(ce["rps"], b2["rps"]),
-                "ce/b2 cpu": _ratio(ce["cpu_ms_per_req"], b2["cpu_ms_per_req"]),
-                "ce/b1 p50": _ratio(ce["p50_ms"], b1["p50_ms"]) if b1 else math.nan,
-                "ce/b1 p99": _ratio(ce["p99_ms"], b1["p99_ms"]) if b1 else math.nan,
-                "ce/b1 rps": _ratio(ce["rps"], b1["rps"]) if b1 else math.nan,
-                "b1/b2 p50": _ratio(b1["p50_ms"], b2["p50_ms"]) if b1 else math.nan,
+                **_ratios("ce/b2", ce, b2),
+                **_ratios("ce/b1", ce, b1 or _MISSING, ("p50", "p99", "rps")),
+                **_ratios("b1/b2", b1 or _MISSING, b2, ("p50",)),
             }
             if bg and ce_b:
-                row["bg/ce p50"] = _ratio(bg["p50_ms"], ce_b["p50_ms"])
-                row["bg/ce p99"] = _ratio(bg["p99_ms"], ce_b["p99_ms"])
-                row["bg/ce rps"] = _ratio(bg["rps"], ce_b["rps"])
+                row.update(_ratios("bg/ce", bg, ce_b, ("p50", "p99", "rps")))
             out.append(row)
     return out
 
@@ -127,6 +120,14 @@ def table(table_rows: list[dict], skipped: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _beyond_noise(r: dict, label: str, tol: dict) -> list[str]:
+    """The figures of ratio `label` ("ce/b1", "bg/ce") worse than 1 by more than the noise."""
+    out = [f"{f} ×{r[f'{label} {f}']:.2f}" for f in ("p50", "p99") if r[f"{label} {f}"] > 1 + tol[f]]
+    if r[f"{label} rps"] < 1 - tol["rps"]:
+        out.append(f"rps ×{r[f'{label} rps']:.2f}")
+    return out
+
+
 def targets(table_rows, noise, trips, extras, skipped, *, list_check: dict | None = None) -> list[dict]:
     """Each target of issue 6 with the measured value and whether ce-bot meets it."""
     lv = noise["level"]
@@ -143,24 +144,12 @@ def targets(table_rows, noise, trips, extras, skipped, *, list_check: dict | Non
         if r["clients"] == 16:
             add(f"ack p99 ≤ 2× baseline 2 ({where})", round(r["ce/b2 p99"], 2), 2.0, r["ce/b2 p99"] <= 2.0)
             add(f"throughput ≥ ½ baseline 2 ({where})", round(r["ce/b2 rps"], 2), 0.5, r["ce/b2 rps"] >= 0.5)
-        worse = []
-        if r["ce/b1 p50"] > 1 + tol["p50"]:
-            worse.append(f"p50 ×{r['ce/b1 p50']:.2f}")
-        if r["ce/b1 p99"] > 1 + tol["p99"]:
-            worse.append(f"p99 ×{r['ce/b1 p99']:.2f}")
-        if r["ce/b1 rps"] < 1 - tol["rps"]:
-            worse.append(f"rps ×{r['ce/b1 rps']:.2f}")
+        worse = _beyond_noise(r, "ce/b1", tol)
         add(f"never worse than baseline 1, beyond noise ({where})", "; ".join(worse) or "ok",
             f"noise p50 ±{tol['p50']:.0%} p99 ±{tol['p99']:.0%} rps ±{tol['rps']:.0%}", not worse)
         add(f"CPU/request ≤ 2× baseline 2 ({where})", round(r["ce/b2 cpu"], 2), 2.0, r["ce/b2 cpu"] <= 2.0)
         if "bg/ce p50" in r:
-            changed = []
-            if r["bg/ce p50"] > 1 + tol["p50"]:
-                changed.append(f"p50 ×{r['bg/ce p50']:.2f}")
-            if r["bg/ce p99"] > 1 + tol["p99"]:
-                changed.append(f"p99 ×{r['bg/ce p99']:.2f}")
-            if r["bg/ce rps"] < 1 - tol["rps"]:
-                changed.append(f"rps ×{r['bg/ce rps']:.2f}")
+            changed = _beyond_noise(r, "bg/ce", tol)
             add(f"unchanged while 100 slow validations run ({where})", "; ".join(changed) or "ok",
                 "within noise", not changed)
     for path, info in trips.items():

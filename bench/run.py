@@ -27,7 +27,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from contextlib import ExitStack
@@ -95,12 +94,12 @@ def say(*parts) -> None:
 class Pools:
     """Connections seeded for one ce-bot Redis, consumed one per Approve click / IDs submission."""
 
-    def __init__(self, pending: list[str], started: list[str], first_org: int):
+    def __init__(self, pending: list[str], started: list[str]):
         self.pending = pending
         self.started = started
         self.next_pending = 0
         self.next_started = 0
-        self.next_org = first_org
+        self.next_org = 0
 
     def take_pending(self, n: int) -> list[str]:
         if self.next_pending + n > len(self.pending):
@@ -120,12 +119,17 @@ class Pools:
         return out
 
 
+def post_once(proc: procs.Proc, body: bytes):
+    """One signed request to `proc`, on a connection of its own; the load client's result."""
+    request = payloads.http_post(f"127.0.0.1:{proc.port}", body, payloads.FORM, SIGNING_SECRET)
+    return run_cell("127.0.0.1", proc.port, [request], clients=1, total=1)
+
+
 def build_requests(scenario: str, total: int, host: str, base_url: str, pools: Pools | None) -> list[bytes]:
     """The signed requests of one cell; a ce-bot gets connections from its pools, a baseline made-up IDs."""
     ts = int(time.time())
-    if scenario in ("help", "list"):
-        text = {"help": "help", "list": "list"}[scenario]
-        return [payloads.http_post(host, payloads.command_body(text, base_url), payloads.FORM, SIGNING_SECRET, ts)
+    if scenario in ("help", "list"):  # the verb is the scenario's name
+        return [payloads.http_post(host, payloads.command_body(scenario, base_url), payloads.FORM, SIGNING_SECRET, ts)
                 for _ in range(min(total, 64))]
     if scenario == "approve":
         ids = pools.take_pending(total) if pools else [secrets.token_hex(8) for _ in range(total)]
@@ -147,7 +151,6 @@ def build_requests(scenario: str, total: int, host: str, base_url: str, pools: P
 
 class Bench:
     def __init__(self, args, stack: ExitStack):
-        self.args = args
         self.p = Profile(args.smoke, args.rounds, args.bg_rounds)
         self.stack = stack
         self.work = Path(tempfile.mkdtemp(prefix="ce-bench-"))
@@ -165,20 +168,16 @@ class Bench:
 
     def start(self) -> None:
         say(f"bench: work folder {self.work}")
-        self.slack = procs.start_standin(self.work, "slack-standin", ["slack", "--token", BOT_TOKEN])
-        self.stack.callback(self.slack.stop)
+        self.slack = self._standin("slack-standin", ["slack", "--token", BOT_TOKEN])
         self.api_url = self.slack.info["api_url"]
         self.base_url = self.slack.info["responses_url"]  # response_urls in payloads point at the sink
         if self.p.bg:
-            self.aws_slow = procs.start_standin(
-                self.work, "aws-slow", ["aws", "--orgs", str(self.p.bg), "--accounts", "3", "--delay", str(AWS_DELAY)])
-            self.stack.callback(self.aws_slow.stop)
+            self.aws_slow = self._standin(
+                "aws-slow", ["aws", "--orgs", str(self.p.bg), "--accounts", "3", "--delay", str(AWS_DELAY)])
         if self.p.big_accounts:
             # seeded now (it takes a while), used at the end
-            self.aws_big = procs.start_standin(
-                self.work, "aws-big", ["aws", "--orgs", "1", "--accounts", str(self.p.big_accounts), "--stack-set"],
-                timeout=300)
-            self.stack.callback(self.aws_big.stop)
+            self.aws_big = self._standin(
+                "aws-big", ["aws", "--orgs", "1", "--accounts", str(self.p.big_accounts), "--stack-set"], timeout=300)
         self._seed_ce_redis()
         env = self.env()
         specs = [(B1, ["-m", "bench.baselines", "served"], env, True)]
@@ -201,6 +200,11 @@ class Bench:
             procs.wait_healthy(self.servers[name], need_200=need_200, timeout=60)
             say(f"bench: {name} up on port {self.servers[name].port} (pid {self.servers[name].pid})")
 
+    def _standin(self, name: str, args: list[str], timeout: float = 120.0) -> procs.Proc:
+        proc = procs.start_standin(self.work, name, args, timeout=timeout)
+        self.stack.callback(proc.stop)
+        return proc
+
     def env(self) -> dict[str, str]:
         return {
             "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -219,6 +223,9 @@ class Bench:
     @property
     def trips_file(self) -> Path:
         return self.work / "trips.jsonl"
+
+    def scenarios(self) -> list[str]:
+        return [s for s in SCENARIOS if s not in self.skipped]
 
     def _seed_ce_redis(self) -> None:
         """Seed one Redis through ConnectionStore, then give each ce-bot its own copy of it: the list
@@ -245,7 +252,7 @@ class Bench:
         for name in self.ce_names():
             if name != CE_LIST:
                 self._copy_redis(base, name)
-                self.pools[name] = Pools(pending, started, first_org=0)
+                self.pools[name] = Pools(pending, started)
 
     def _copy_redis(self, base: Path, name: str) -> None:
         from bot.store.embedded import EmbeddedRedis
@@ -265,9 +272,13 @@ class Bench:
 
     # -- cells -----------------------------------------------------------------------------------
 
+    def physical(self, server: str, scenario: str) -> str:
+        """The process that serves `server`'s cells of `scenario` (ce-bot's /ce list: the list server)."""
+        return CE_LIST if (server == CE and scenario == "list" and CE_LIST in self.servers) else server
+
     def warm(self, server: str, scenario: str) -> None:
         """A few requests, not recorded: connections, caches and code paths warm."""
-        physical = CE_LIST if (server == CE and scenario == "list" and CE_LIST in self.servers) else server
+        physical = self.physical(server, scenario)
         proc = self.servers[physical]
         requests = build_requests(scenario, self.p.warmup, f"127.0.0.1:{proc.port}", self.base_url,
                                   self.pools.get(physical))
@@ -275,7 +286,7 @@ class Bench:
         self._drain(physical)
 
     def measure(self, phase: str, round_no: int, server: str, scenario: str, clients: int) -> dict:
-        physical = CE_LIST if (server == CE and scenario == "list" and CE_LIST in self.servers) else server
+        physical = self.physical(server, scenario)
         proc = self.servers[physical]
         pools = self.pools.get(physical)
         host = f"127.0.0.1:{proc.port}"
@@ -346,11 +357,9 @@ class Bench:
     def check_list(self) -> None:
         """Skip /ce list until ce-bot knows the verb (someone is adding it); else check its answer."""
         proc = self.servers.get(CE_LIST) or self.servers[CE]
-        host = f"127.0.0.1:{proc.port}"
         answers = {}
         for verb in ("list", "benchnoverb"):
-            req = payloads.http_post(host, payloads.command_body(verb, self.base_url), payloads.FORM, SIGNING_SECRET)
-            result = run_cell("127.0.0.1", proc.port, [req], clients=1, total=1)
+            result = post_once(proc, payloads.command_body(verb, self.base_url))
             answers[verb] = result.first_body.decode("utf-8", "replace")
         if answers["list"].replace("list", "X") == answers["benchnoverb"].replace("benchnoverb", "X"):
             self.skipped["list"] = "ce-bot does not know `/ce list` yet (it answers as to an unknown verb)"
@@ -359,8 +368,7 @@ class Bench:
         if not answer.strip():  # acked empty: the list follows through the response_url
             before = self._sink()["counts"].get("commands", 0)
             deadline = time.monotonic() + 15
-            req = payloads.http_post(host, payloads.command_body("list", self.base_url), payloads.FORM, SIGNING_SECRET)
-            run_cell("127.0.0.1", proc.port, [req], clients=1, total=1)
+            post_once(proc, payloads.command_body("list", self.base_url))
             while self._sink()["counts"].get("commands", 0) <= before and time.monotonic() < deadline:
                 time.sleep(0.05)
             answer = (self._sink()["last"] or [""])[-1]
@@ -373,22 +381,27 @@ class Bench:
         with urllib.request.urlopen(self.slack.info["responses_url"] + "_bench/responses", timeout=5) as answer:
             return json.loads(answer.read())
 
-    def phase_a(self) -> None:
-        servers = [s for s in (B1, B2, B2X, CE) if s in self.servers]
-        scenarios = [s for s in SCENARIOS if s not in self.skipped]
-        for server in servers:
-            for scenario in scenarios:
-                self.warm(server, scenario)
+    def interleaved(self, phase: str, rounds: int, servers: list[str], scenarios: list[str]):
+        """(round, server, scenario, clients) of every cell of a phase, round after round, the servers'
+        order rotated from cell to cell."""
         k = 0
-        for round_no in range(1, self.p.rounds + 1):
+        for round_no in range(1, rounds + 1):
             t0 = time.monotonic()
             for scenario in scenarios:
                 for clients in self.p.clients:
-                    order = servers[k % len(servers):] + servers[:k % len(servers)]
+                    for server in servers[k % len(servers):] + servers[:k % len(servers)]:
+                        yield round_no, server, scenario, clients
                     k += 1
-                    for server in order:
-                        self.measure("A", round_no, server, scenario, clients)
-            say(f"bench: phase A round {round_no}/{self.p.rounds} took {time.monotonic() - t0:.0f} s")
+            say(f"bench: phase {phase} round {round_no}/{rounds} took {time.monotonic() - t0:.0f} s")
+
+    def phase_a(self) -> None:
+        servers = [s for s in (B1, B2, B2X, CE) if s in self.servers]
+        scenarios = self.scenarios()
+        for server in servers:
+            for scenario in scenarios:
+                self.warm(server, scenario)
+        for round_no, server, scenario, clients in self.interleaved("A", self.p.rounds, servers, scenarios):
+            self.measure("A", round_no, server, scenario, clients)
 
     # -- phase B: 100 slow validations in the background -------------------------------------------
 
@@ -448,27 +461,19 @@ class Bench:
         servers = [s for s in (B2, CE, CEBG) if s in self.servers]
         # /ce list is left out here: ce-bot+bg's Redis holds the pools too, thousands of open connections
         # that the list would show; its ack path is the one /ce help takes.
-        scenarios = [s for s in SCENARIOS if s not in self.skipped and s != "list"]
+        scenarios = [s for s in self.scenarios() if s != "list"]
         for scenario in scenarios:
             self.warm(CEBG, scenario)
-        k = 0
-        for round_no in range(1, self.p.bg_rounds + 1):
-            t0 = time.monotonic()
-            for scenario in scenarios:
-                for clients in self.p.clients:
-                    order = servers[k % len(servers):] + servers[:k % len(servers)]
-                    k += 1
-                    for server in order:
-                        if server == CEBG:
-                            queued = self.top_up()
-                            calls_before = sum(self.aws_calls().values())
-                            cell = self.measure("B", round_no, server, scenario, clients)
-                            cell["bg"] = {"outstanding_before": queued, "outstanding_after": self.outstanding(),
-                                          "aws_calls_during": sum(self.aws_calls().values()) - calls_before}
-                            self.bg_log.append({"scenario": scenario, "clients": clients, **cell["bg"]})
-                        else:
-                            self.measure("B", round_no, server, scenario, clients)
-            say(f"bench: phase B round {round_no}/{self.p.bg_rounds} took {time.monotonic() - t0:.0f} s")
+        for round_no, server, scenario, clients in self.interleaved("B", self.p.bg_rounds, servers, scenarios):
+            if server != CEBG:
+                self.measure("B", round_no, server, scenario, clients)
+                continue
+            queued = self.top_up()
+            calls_before = sum(self.aws_calls().values())
+            cell = self.measure("B", round_no, server, scenario, clients)
+            cell["bg"] = {"outstanding_before": queued, "outstanding_after": self.outstanding(),
+                          "aws_calls_during": sum(self.aws_calls().values()) - calls_before}
+            self.bg_log.append({"scenario": scenario, "clients": clients, **cell["bg"]})
         self.extras["background"] = {
             "validations_queued": self.p.bg,
             "aws_delay_s": AWS_DELAY,
@@ -494,7 +499,15 @@ class Bench:
                 client.close()
         self.extras["redis_slowlog"] = slow
 
-    def round_trips(self) -> dict:
+    def counted_post(self, proc: procs.Proc, body: bytes, pause: float) -> dict:
+        """One request to the counting ce-bot, then `pause` s for it to finish: the record it wrote."""
+        seen = len(self.trips_file.read_text().splitlines())
+        post_once(proc, body)
+        time.sleep(pause)
+        lines = self.trips_file.read_text().splitlines()
+        return json.loads(lines[seen]) if len(lines) > seen else {"round_trips": -1, "commands": []}
+
+    def round_trips(self) -> None:
         """Redis round trips on each ack path, counted in a ce-bot whose Redis connections count."""
         from bench.monitor import Monitor
 
@@ -508,7 +521,6 @@ class Bench:
                      "BENCH_TRIPS_FILE": str(trips_file)}
             proc = procs.start_server(self.work, "ce-bot-counting", ["-m", "bench.counting"], {**self.env(), **extra})
             self.stack.callback(proc.stop)
-        host = f"127.0.0.1:{proc.port}"
         pools = self.pools[CE]
 
         reps = 1 if self.p.smoke else 5
@@ -536,10 +548,9 @@ class Bench:
                 out = {k: v for k, v in out.items() if k in ("/ce help", "Approve click", "IDs submission (accepted)")}
             return out
 
-        # warm up: every path once, so connections and script caches are in place
-        for bodies in sends().values() if not self.p.smoke else ():
-            run_cell("127.0.0.1", proc.port, [payloads.http_post(host, bodies[0], payloads.FORM, SIGNING_SECRET)],
-                     clients=1, total=1)
+        if not self.p.smoke:  # warm up: every path once, so connections and script caches are in place
+            for bodies in sends().values():
+                post_once(proc, bodies[0])
         time.sleep(pause)
         trips_file.write_text("")
         results = {}
@@ -548,19 +559,14 @@ class Bench:
                 counts, after = [], []
                 for body in bodies:
                     mark = monitor.mark()
-                    seen = sum(1 for _ in trips_file.open())
-                    run_cell("127.0.0.1", proc.port, [payloads.http_post(host, body, payloads.FORM, SIGNING_SECRET)],
-                             clients=1, total=1)
-                    time.sleep(pause * (3 if path == "/ce list" else 1))  # lazy listeners and jobs
-                    lines = trips_file.read_text().splitlines()
-                    record = json.loads(lines[seen]) if len(lines) > seen else {"round_trips": -1, "commands": []}
-                    counts.append(record)
+                    # lazy listeners and jobs
+                    counts.append(self.counted_post(proc, body, pause * (3 if path == "/ce list" else 1)))
                     after.append(monitor.since(mark))
                 ack = [r["round_trips"] for r in counts]
+                typical = statistics.median_low(ack)
                 results[path] = {
-                    "typical": int(statistics.median_low(ack)), "max": max(ack), "min": min(ack),
-                    "ack_path_commands": next(r["commands"] for r in counts
-                                              if r["round_trips"] == statistics.median_low(ack)),
+                    "typical": int(typical), "max": max(ack), "min": min(ack),
+                    "ack_path_commands": next(r["commands"] for r in counts if r["round_trips"] == typical),
                     "worst_ack_path_commands": max(counts, key=lambda r: r["round_trips"])["commands"],
                     "all_commands_incl_after_ack": after[-1],
                     "after_ack_round_trips": max(0, len(after[-1]) - counts[-1]["round_trips"]),
@@ -568,27 +574,20 @@ class Bench:
         self.counting = proc
         self.counting_used = time.monotonic()
         self.extras["redis_round_trips"] = results
-        return results
 
     def round_trips_after_idle(self) -> None:
         """The busiest ack path once more after the bot sat idle for over 30 s (redis-py PINGs a connection
         idle for `health_check_interval` before using it)."""
         if self.p.smoke:
             return
-        proc, host = self.counting, f"127.0.0.1:{self.counting.port}"
         wait = 31 - (time.monotonic() - self.counting_used)
         if wait > 0:
             time.sleep(wait)
         (conn_id, org), = self.pools[CE].take_started(1)
-        path, body = "IDs submission (accepted)", payloads.ids_submission_body(conn_id, org)
-        seen = len(self.trips_file.read_text().splitlines())
-        run_cell("127.0.0.1", proc.port, [payloads.http_post(host, body, payloads.FORM, SIGNING_SECRET)],
-                 clients=1, total=1)
-        time.sleep(0.3)
-        lines = self.trips_file.read_text().splitlines()
-        record = json.loads(lines[seen]) if len(lines) > seen else {"round_trips": -1, "commands": []}
-        out = {path: {"round_trips": record["round_trips"], "commands": record["commands"], "idle_s": 31}}
-        proc.stop()
+        record = self.counted_post(self.counting, payloads.ids_submission_body(conn_id, org), 0.3)
+        out = {"IDs submission (accepted)": {"round_trips": record["round_trips"], "commands": record["commands"],
+                                             "idle_s": 31}}
+        self.counting.stop()
         self.extras["redis_round_trips_after_idle"] = out
 
     def cold_start(self) -> None:
@@ -653,7 +652,7 @@ class Bench:
     # -- results -----------------------------------------------------------------------------------
 
     def results(self) -> dict:
-        scenarios = [s for s in SCENARIOS if s not in self.skipped]
+        scenarios = self.scenarios()
         agg = report.aggregate(self.cells)
         noise = report.noise_level(agg, scenarios, self.p.clients)
         table_rows = report.rows(agg, scenarios, self.p.clients)

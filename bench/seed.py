@@ -83,14 +83,13 @@ def _chunk(args: tuple) -> list[str]:
     return out
 
 
-def seed(url: str, what: str, count: int, *, kind: str = "x", accounts: int = 0, first: int = 0,
-         parallel: int = 1) -> list[str]:
+def seed(url: str, what: str, count: int, *, kind: str = "x", accounts: int = 0, parallel: int = 1) -> list[str]:
     """`count` connections of `what` ("started", "pending", "connected"); their IDs in index order."""
     if count <= 0:
         return []
     parallel = max(1, min(parallel, os.cpu_count() or 1, count // 200 or 1))
     step = -(-count // parallel)
-    jobs = [(url, what, kind, first + s, first + min(count, s + step), accounts) for s in range(0, count, step)]
+    jobs = [(url, what, kind, s, min(count, s + step), accounts) for s in range(0, count, step)]
     if parallel == 1:
         return [conn_id for job in jobs for conn_id in _chunk(job)]
     with ProcessPoolExecutor(max_workers=parallel) as pool:

@@ -40,6 +40,36 @@ def _wait_for_stdin_close() -> None:
         pass
 
 
+class _Handler(BaseHTTPRequestHandler):
+    """Keep-alive, quiet; reads a request's body and writes an answer with its length."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _answer(self, status: int, headers, data: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _serve(handler: type[_Handler], port: int) -> ThreadingHTTPServer:
+    """`handler` on 127.0.0.1:`port` (0: any free port), served from a daemon thread."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    server.request_queue_size = 256
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server
+
+
 # --- Slack ---------------------------------------------------------------------------------------
 
 
@@ -51,38 +81,21 @@ def response_sink(port: int = 0) -> ThreadingHTTPServer:
     last: list = []
     lock = threading.Lock()
 
-    class Sink(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args) -> None:
-            pass
-
+    class Sink(_Handler):
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            body = self._body()
             with lock:
                 counts[self.path.split("/")[1]] += 1
                 last.append(body)
                 del last[:-5]
-            self._answer(b"ok", "text/plain")
+            self._answer(200, [("Content-Type", "text/plain")], b"ok")
 
         def do_GET(self) -> None:
             with lock:
                 payload = {"counts": dict(counts), "last": [b.decode("utf-8", "replace") for b in last]}
-            self._answer(json.dumps(payload).encode(), "application/json")
+            self._answer(200, [("Content-Type", "application/json")], json.dumps(payload).encode())
 
-        def _answer(self, data: bytes, content_type: str) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Sink)
-    server.daemon_threads = True
-    server.request_queue_size = 256
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    return server
+    return _serve(Sink, port)
 
 
 def slack(args) -> None:
@@ -92,8 +105,7 @@ def slack(args) -> None:
     for user in ("U0REQ", "U0APP", "U0APP2"):
         standin.add_user(user)
     sink = response_sink()
-    _ready({"api_url": standin.api_url, "base_url": standin.base_url,
-            "responses_url": f"http://127.0.0.1:{sink.server_address[1]}/"})
+    _ready({"api_url": standin.api_url, "responses_url": f"http://127.0.0.1:{sink.server_address[1]}/"})
     _wait_for_stdin_close()
     sink.shutdown()
     standin.stop()
@@ -164,15 +176,9 @@ def delaying_proxy(upstream_port: int, delay: float, port: int = 0) -> Threading
     counts: Counter = Counter()
     lock = threading.Lock()
 
-    class Proxy(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args) -> None:
-            pass
-
+    class Proxy(_Handler):
         def _forward(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            body = self._body()
             if self.path == "/_bench/stats":
                 with lock:
                     payload = json.dumps(dict(counts)).encode()
@@ -192,21 +198,9 @@ def delaying_proxy(upstream_port: int, delay: float, port: int = 0) -> Threading
             finally:
                 upstream.close()
 
-        def _answer(self, status: int, headers, data: bytes) -> None:
-            self.send_response(status)
-            for name, value in headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Proxy)
-    server.daemon_threads = True
-    server.request_queue_size = 256
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    return server
+    return _serve(Proxy, port)
 
 
 def aws(args) -> None:
@@ -218,7 +212,7 @@ def aws(args) -> None:
     server.start()
     host, port = server.get_host_and_port()
     proxy = delaying_proxy(port, args.delay)
-    info.update(moto_url=f"http://{host}:{port}", url=f"http://127.0.0.1:{proxy.server_address[1]}", pid=os.getpid())
+    info.update(moto_url=f"http://{host}:{port}", url=f"http://127.0.0.1:{proxy.server_address[1]}")
     _ready(info)
     _wait_for_stdin_close()
     proxy.shutdown()
