@@ -71,12 +71,6 @@ def export(entries: Iterable[AuditEntry], out: TextIO) -> int:
     return count
 
 
-def run(store: ConnectionStore, *, since: str | None, until: str | None, out: TextIO = sys.stdout) -> int:
-    start = parse_time(since) if since else None
-    end = parse_time(until) if until else None
-    return export(store.audit_entries(since=start, until=end), out)
-
-
 def main(args) -> int:
     """`ce-bot audit [--since …] [--until …]`: Redis from REDIS_URL, else the embedded one under CE_DATA_DIR."""
     import os
@@ -94,23 +88,21 @@ def main(args) -> int:
         return 2
     env = {**configuration.read_dotenv(), **os.environ}
     url, embedded = env.get("REDIS_URL", "").strip(), None
-    if not url:
-        embedded = EmbeddedRedis(Path(env.get("CE_DATA_DIR") or ".ce-bot"))
-        url = embedded.url
+    if url:
         client = connect(url)
+    else:
+        embedded = EmbeddedRedis(Path(env.get("CE_DATA_DIR") or ".ce-bot"))
+        client = connect(embedded.url)
         try:
             client.ping()  # a running bot's embedded Redis: read it where it is
+            embedded = None
         except Exception:  # noqa: BLE001 - not running: start it on the same files, just for this
             client.close()
             try:
-                url = embedded.start()
+                client = connect(embedded.start())
             except EmbeddedRedisError as error:
                 print(f"ce-bot audit: {error}", file=sys.stderr)
                 return 1
-        else:
-            client.close()
-            embedded = None
-    client = connect(url)
     try:
         export(ConnectionStore(client).audit_entries(since=start, until=end), sys.stdout)
     except StoreUnavailable as error:

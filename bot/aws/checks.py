@@ -281,7 +281,7 @@ def stack_instances(ctx: CheckContext) -> Verdict:
     if missing:
         parts.append("no instance in " + _capped([_label(a) for a in missing]))
     if broken:
-        parts.append("not deployed in " + _capped([f"{_label(a)}: {_instance_state(s)}" for a, s in broken]))
+        parts.append("not deployed in " + _capped([f"{_label(a)}: {instance_state(s)}" for a, s in broken]))
     in_progress = broken and not missing and all(
         s.get("StackInstanceStatus", {}).get("DetailedStatus") in ("PENDING", "RUNNING") for _, s in broken
     )
@@ -313,14 +313,15 @@ def _label(account: MemberAccount) -> str:
     return f"{account.id} ({account.name})" if account.name else account.id
 
 
-def _instance_state(summary: dict) -> str:
+def instance_state(summary: dict, limit: int = 120) -> str:
+    """A stack instance's status in words: `OUTDATED/FAILED — <status reason>`, the reason cut to `limit`."""
     state = summary.get("Status", "UNKNOWN")
-    detailed = summary.get("StackInstanceStatus", {}).get("DetailedStatus")
+    detailed = (summary.get("StackInstanceStatus") or {}).get("DetailedStatus")
     if detailed and detailed != state:
         state = f"{state}/{detailed}"
     reason = " ".join(str(summary.get("StatusReason") or "").split())
-    if len(reason) > 120:
-        reason = reason[:117] + "…"
+    if len(reason) > limit:
+        reason = reason[: limit - 1] + "…"
     return f"{state} — {reason}" if reason else state
 
 

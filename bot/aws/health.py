@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
+from bot.aws.checks import instance_state
 from bot.aws.validation import CheckResult, CheckStatus, MemberAccount, ValidationRequest, validate_connection
 
 if TYPE_CHECKING:
@@ -154,20 +155,8 @@ def account_coverage(
             continue
         broken = [s for s in found if s.get("Status") != "CURRENT"]
         if broken:
-            uncovered.append(Uncovered(account.id, account.name, instance_state(broken[0])))
+            uncovered.append(Uncovered(account.id, account.name, instance_state(broken[0], REASON_LIMIT)))
     return tuple(uncovered), active
-
-
-def instance_state(summary: dict) -> str:
-    """A stack instance's status in words: `OUTDATED/FAILED — <status reason>`."""
-    state = summary.get("Status", "UNKNOWN")
-    detailed = (summary.get("StackInstanceStatus") or {}).get("DetailedStatus")
-    if detailed and detailed != state:
-        state = f"{state}/{detailed}"
-    reason = " ".join(str(summary.get("StatusReason") or "").split())
-    if len(reason) > REASON_LIMIT:
-        reason = reason[: REASON_LIMIT - 1] + "…"
-    return f"{state} — {reason}" if reason else state
 
 
 def _passed(check: CheckResult | None) -> bool:

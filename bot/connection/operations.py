@@ -56,11 +56,6 @@ class Operations:
 
     # -- reading ------------------------------------------------------------------------------------
 
-    def organizations(self) -> list[Listed]:
-        """Every connected organization (by organization ID), then every connection in flight (oldest
-        first). Reads them all: `list_page` and `overview` read what one message shows."""
-        return self.store.live_connections()
-
     def list_page(self, page: int = 0, *, around: str = "") -> Listing:
         """One page of `/ce list` (or the page holding connection `around`) with the counts, from the indexes."""
         return self.store.listing(page, page_size=LIST_PAGE_SIZE, around=around)
@@ -133,20 +128,21 @@ class Operations:
         if conn is None or conn.state is not State.CONNECTED:
             return None
         previous = self.store.health(conn.id)
-        only = frozenset(u.id for u in previous.uncovered_active) if (failed_only and previous) else None
-        if failed_only and previous is None:
-            only = frozenset()  # nothing failed before: the checks run, no account is re-tested
+        only = None  # every account
+        if failed_only:  # the accounts that failed before (none before a first re-check: the checks still run)
+            only = frozenset(u.id for u in previous.uncovered_active) if previous else frozenset()
         report = check_health(
             validation_request(conn),
             aws=self.aws,
             assume_timeout=min(self.config.assume_role_timeout, RECHECK_ASSUME_TIMEOUT),
             only_accounts=only,
         )
+        baseline = baseline_checks(conn)
         for _ in range(5):  # another re-check may write in between: assess again against what it wrote
             accounts_before = self.store.accounts(conn.id)
             health, change = assess(
                 previous,
-                baseline_checks=baseline_checks(conn),
+                baseline_checks=baseline,
                 previous_accounts=accounts_before,
                 report=report,
                 now=float(self.clock()),
@@ -158,7 +154,7 @@ class Operations:
                     "org": conn.org_id,
                     "actor": requested_by or SYSTEM_ACTOR,
                     "event": "recheck",
-                    "from": _health_word(previous.problems if previous else _problems(baseline_checks(conn))),
+                    "from": _health_word(previous.problems if previous else _problems(baseline)),
                     "to": _health_word(health.problems),
                     "detail": change.summary(),
                 }

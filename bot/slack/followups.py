@@ -6,7 +6,6 @@ done, so a job re-run after a crash does no harm.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from typing import Callable, Mapping
@@ -17,6 +16,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.aws.validation import CheckResult, pending_checklist
 from bot.connection.model import Connection, State
+from bot.connection.operations import baseline_checks
 from bot.jobs.queue import Job
 from bot.slack.app import Services, retry_handlers
 from bot.slack.views.approval import approval_decided, approval_request
@@ -144,7 +144,7 @@ class Followups:
             result = self.services.flow.validate(conn, show)
             conn = result.connection or conn
         if conn.state in (State.VALIDATION_FAILED, State.PENDING_APPROVAL) and conn.checklist_ts:
-            self._update(conn.channel, conn.checklist_ts, checklist_message(conn, last_checks(conn)))
+            self._update(conn.channel, conn.checklist_ts, checklist_message(conn, baseline_checks(conn)))
         self.refresh_parent(conn.id)
 
     def post_approval(self, job: Job) -> None:
@@ -167,10 +167,10 @@ class Followups:
             return
         if conn.approval_ts:
             self._update(conn.approval_channel, conn.approval_ts, approval_decided(conn))
+        self.refresh_parent(conn.id)  # before the notice: whoever reads it finds the parent up to date
         if conn.parent_ts:
             notice = connected_notice(conn) if conn.state is State.CONNECTED else closed_notice(conn, conn.decided_by)
             self.client.chat_postMessage(channel=conn.channel, thread_ts=conn.parent_ts, **notice)
-        self.refresh_parent(conn.id)
 
     def announce_closed(self, job: Job) -> None:
         conn = self.store.get(job.conn_id)
@@ -178,9 +178,9 @@ class Followups:
             return
         if conn.approval_ts:
             self._update(conn.approval_channel, conn.approval_ts, approval_decided(conn))
+        self.refresh_parent(conn.id)
         notice = closed_notice(conn, job.data.get("actor", ""))
         self.client.chat_postMessage(channel=conn.channel, thread_ts=conn.parent_ts, **notice)
-        self.refresh_parent(conn.id)
 
     # -- helpers -------------------------------------------------------------
 
@@ -198,12 +198,6 @@ class Followups:
             return self.client.chat_getPermalink(channel=conn.channel, message_ts=conn.parent_ts)["permalink"]
         except SlackApiError:
             return ""
-
-
-def last_checks(conn: Connection) -> tuple[CheckResult, ...]:
-    if not conn.last_checks:
-        return ()
-    return tuple(CheckResult.from_dict(c) for c in json.loads(conn.last_checks))
 
 
 def _file_id(uploaded) -> str:

@@ -464,20 +464,7 @@ class ConnectionStore:
         indexed = self._history(keys=[audit_index_key(conn_id), AUDIT_KEY])
         if indexed is not None:
             return [AuditEntry.from_entry(entry_id, _as_dict(flat)) for entry_id, flat in indexed]
-        return self._scanned_history(conn_id)
-
-    def _scanned_history(self, conn_id: str) -> list[AuditEntry]:
-        """The old way, for connections without an audit index: scan ce:audit (at most AUDIT_MAXLEN entries)."""
-        found: list[AuditEntry] = []
-        start, batch_size = "-", 1000
-        while True:
-            batch = self.redis.xrange(AUDIT_KEY, min=start, max="+", count=batch_size)
-            for entry_id, entry in batch:
-                if entry.get("conn") == conn_id:
-                    found.append(AuditEntry.from_entry(entry_id, entry))
-            if len(batch) < batch_size:
-                return found
-            start = "(" + batch[-1][0]
+        return [entry for entry in self.audit_entries() if entry.conn == conn_id]  # no index: scan ce:audit
 
     @guarded
     def due_to_expire(self, now: float | None = None, limit: int = 100) -> list[str]:
@@ -576,12 +563,6 @@ class ConnectionStore:
             return None
         data = self.redis.hgetall(health_key(conn_id))
         return Health.from_hash(data) if data.get("version") else None
-
-    @guarded
-    def claimed_at(self, conn_id: str) -> float:
-        if not is_connection_id(conn_id):
-            return 0.0
-        return float(self.redis.hget(health_key(conn_id), "claimed_at") or 0)
 
     @guarded
     def record_health(
