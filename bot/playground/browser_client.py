@@ -132,19 +132,6 @@ class Person:
             body["option"] = option
         return self.client.post("/api/action", body)
 
-    def click_in_view(self, view: dict, action_id: str, *, option: str | None = None, values: dict | None = None) -> dict:
-        block_id = block_of(view.get("blocks") or [], action_id)
-        body: dict[str, Any] = {
-            "user": self.user,
-            "view_id": view["id"],
-            "block_id": block_id,
-            "action_id": action_id,
-            "values": values or {},
-        }
-        if option is not None:
-            body["option"] = option
-        return self.client.post("/api/action", body)
-
     def submit(self, view: dict, values: dict[str, Any]) -> dict:
         """Submit a modal; `values` maps an input's label or block_id to text or an option value."""
         return self.client.post(

@@ -84,6 +84,14 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _put_env(name: str, value: str | None) -> None:
+    """Set an environment variable, or remove it for None."""
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
 class _Served:
     """A Starlette/ASGI app under uvicorn in a thread, on a socket we bound ourselves."""
 
@@ -140,11 +148,9 @@ class Playground:
         self._saved_env: dict[str, str | None] = {}
         self.moto_url = ""
         self.standin: Any = None
-        self.sandbox: Any = None
         self.console: Any = None
         self.runtime: Any = None
         self.sender: Any = None
-        self.bot_url = ""
         self._bot: _Served | None = None
         self._page: _Served | None = None
         self.closing = False  # set on stop: long-polling requests answer at once
@@ -195,10 +201,7 @@ class Playground:
         self._stack.close()
         self._stack = contextlib.ExitStack()
         for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+            _put_env(name, value)
         self._saved_env = {}
 
     def __enter__(self) -> Playground:
@@ -212,10 +215,7 @@ class Playground:
     def _setenv(self, name: str, value: str | None) -> None:
         if name not in self._saved_env:
             self._saved_env[name] = os.environ.get(name)
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+        _put_env(name, value)
 
     def _start_aws(self) -> None:
         from moto.server import ThreadedMotoServer
@@ -240,9 +240,9 @@ class Playground:
         # moto's backends are process-wide: start from a clean sandbox every time.
         urllib.request.urlopen(urllib.request.Request(f"{self.moto_url}/moto-api/reset", method="POST"), timeout=10).read()
         self._stack.enter_context(enforce_trust_policies())
-        self.sandbox = create_sandbox_organization(member_accounts=self.member_accounts, session=self.aws_session())
+        sandbox = create_sandbox_organization(member_accounts=self.member_accounts, session=self.aws_session())
         self.console = SandboxConsole(
-            self.sandbox, session_for=self.aws_session, default_region=self.region, on_change=self.bump
+            sandbox, session_for=self.aws_session, default_region=self.region, on_change=self.bump
         )
 
     def aws_session(self, region: str | None = None) -> Any:
@@ -297,8 +297,7 @@ class Playground:
             self.runtime.redis.flushdb()
         self._bot = _Served(create_http_app(self.runtime), bot_socket, "ce-bot")
         self._bot.start()
-        self.bot_url = f"http://127.0.0.1:{port}"
-        self.sender = SlackSender(f"{self.bot_url}/slack/events", self.signing_secret, self.standin)
+        self.sender = SlackSender(f"http://127.0.0.1:{port}/slack/events", self.signing_secret, self.standin)
 
     def _start_page(self, sock: socket.socket) -> None:
         from bot.playground.web_app import create_page_app

@@ -24,6 +24,7 @@ It is a test and playground tool: the bot's production code never imports it.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import threading
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from bot.playground.slack_web_api import METHODS, decode_args
@@ -216,6 +217,15 @@ class SlackStandIn:
                     return found
                 self._changed.wait(min(remaining, 0.05))
 
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[None]:
+        """Hold the lock for a change, then wake whoever waits for one (even if the change failed)."""
+        with self._changed:
+            try:
+                yield
+            finally:
+                self._changed.notify_all()
+
     def _recent(self, n: int = 20) -> str:
         lines = []
         for c in self._calls[-n:]:
@@ -229,7 +239,7 @@ class SlackStandIn:
 
         With `workspace=True` also empty the workspace (messages, views, files, triggers),
         keeping its users, channels and user groups."""
-        with self.lock:
+        with self._changing():
             self._calls.clear()
             self._responses.clear()
             self._faults.clear()
@@ -237,7 +247,6 @@ class SlackStandIn:
             self.internal_errors.clear()
             if workspace:
                 self.workspace.clear(keep_directory=True)
-            self._changed.notify_all()
 
     # ------------------------------------------------------ fault injection
 
@@ -308,27 +317,18 @@ class SlackStandIn:
 
     def apply_response(self, response_url: str, payload: dict | str) -> dict:
         """Apply a message to a response_url without recording it (a slash command's ack body)."""
-        with self.lock:
-            try:
-                outcome = self.workspace.respond(self._url_key(response_url), payload)
-            finally:
-                self._changed.notify_all()
-            return outcome
+        with self._changing():
+            return self.workspace.respond(self._url_key(response_url), payload)
 
     def apply_view_ack(self, user_id: str, view_id: str, response: dict | None) -> None:
         """Do what Slack does with the app's answer to a view_submission (close, errors, update…)."""
-        with self.lock:
-            try:
-                self.workspace.apply_view_ack(user_id, view_id, response)
-            finally:
-                self._changed.notify_all()
+        with self._changing():
+            self.workspace.apply_view_ack(user_id, view_id, response)
 
     def close_view(self, user_id: str, view_id: str) -> bool:
         """The user closed a modal; returns whether the whole stack was cleared."""
-        with self.lock:
-            cleared = self.workspace.close_view(user_id, view_id)
-            self._changed.notify_all()
-            return cleared
+        with self._changing():
+            return self.workspace.close_view(user_id, view_id)
 
     def remember_view_state(self, view_id: str, state: dict) -> None:
         with self.lock:
@@ -365,9 +365,8 @@ class SlackStandIn:
 
     def post_as_user(self, channel: str, user_id: str, text: str, *, thread_ts: str | None = None) -> dict:
         """A person writes in a channel or thread (for the playground and tests)."""
-        with self.lock:
+        with self._changing():
             _, message = self.workspace.post_message(channel, text=text, thread_ts=thread_ts, user_id=user_id)
-            self._changed.notify_all()
             return copy.deepcopy(message)
 
     def user(self, user_id: str) -> dict:
@@ -488,7 +487,7 @@ class SlackStandIn:
         token = token or args.pop("token", None)
         args.pop("token", None)
         status, extra = 200, {"X-OAuth-Scopes": SCOPES}
-        with self.lock:
+        with self._changing():
             fault = self._take_fault(method)
             try:
                 if fault is not None:
@@ -512,14 +511,13 @@ class SlackStandIn:
                 self.internal_errors.append(traceback.format_exc())
                 status, payload = 500, {"ok": False, "error": "fatal_error"}
             self._calls.append(ApiCall(method, args, time.time(), status, payload))
-            self._changed.notify_all()
         return status, extra, payload
 
     def _upload(self, token: str, headers: Any, body: bytes) -> tuple[int, dict, Any]:
         self._pause(UPLOAD)
         content_type = headers.get("Content-Type") or ""
         data = _multipart_file(content_type, body) if content_type.startswith("multipart/form-data") else body
-        with self.lock:
+        with self._changing():
             fault = self._take_fault(UPLOAD)
             args: dict[str, Any] = {"token": token, "length": len(data), "content_type": content_type}
             if fault is not None:
@@ -531,7 +529,6 @@ class SlackStandIn:
                 except SlackError as refusal:
                     status, payload = refusal.status, refusal.body()
             self._calls.append(ApiCall(UPLOAD, args, time.time(), status, payload))
-            self._changed.notify_all()
         return status, {}, (f"OK - {len(data)}" if status == 200 else json.dumps(payload))
 
     def _response_url(self, key: str, headers: Any, body: bytes) -> tuple[int, dict, Any]:
@@ -542,7 +539,7 @@ class SlackStandIn:
                 payload = json.loads(payload["payload"])
         except ValueError:
             payload = {}
-        with self.lock:
+        with self._changing():
             context = self.workspace.response_urls.get(key) or {}
             fault = self._take_fault(RESPONSE_URL)
             outcome: dict[str, Any] = {}
@@ -565,7 +562,6 @@ class SlackStandIn:
                     outcome=outcome,
                 )
             )
-            self._changed.notify_all()
         return status, {}, answer
 
     def _download(self, path: str, headers: Any) -> tuple[int, dict, Any]:

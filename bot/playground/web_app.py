@@ -40,6 +40,7 @@ from starlette.routing import Route
 
 from bot.playground.sandbox_console import SandboxActionError
 from bot.playground.slack_sender import Delivery, PayloadError
+from bot.slack.views.text import escape
 
 if TYPE_CHECKING:
     from bot.playground.main import Playground
@@ -142,8 +143,7 @@ class PageApi:
         thread_ts = body.get("thread_ts") or None
         if not text.startswith("/"):
             # Slack's client escapes what a person types, so `<!channel>` or `<b>` stays text.
-            escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            message = self.pg.standin.post_as_user(self.pg.channel, user, escaped, thread_ts=thread_ts)
+            message = self.pg.standin.post_as_user(self.pg.channel, user, escape(text), thread_ts=thread_ts)
             self.pg.bump()
             return {"ok": True, "kind": "message", "ts": message["ts"]}
         command, _, rest = text.partition(" ")

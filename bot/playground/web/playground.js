@@ -521,7 +521,7 @@
     const rest = [
       ...replies.map((m) => ({ key: "m" + m.ts, ts: m.ts, sig: JSON.stringify(m), build: () => messageElement(m) })),
       ...mine.map((m) => ({ key: "e" + m.ts, ts: m.ts, sig: JSON.stringify(m), build: () => messageElement(m, { ephemeral: true }) })),
-    ].sort((a, b) => parseFloat(a.ts) - parseFloat(b.ts));
+    ].sort(byTs);
     syncList($("thread-messages"), items.concat(rest), "");
   }
 
