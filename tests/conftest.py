@@ -46,6 +46,24 @@ def redis(redis_url):
     client.close()
 
 
+@pytest.fixture
+def outdated_instances(monkeypatch) -> dict[str, str]:
+    """Accounts (ID → reason) whose StackSet instance reports OUTDATED with that reason (moto always says CURRENT)."""
+    from moto.cloudformation.models import StackInstance
+
+    reasons: dict[str, str] = {}
+    original = StackInstance.to_dict
+
+    def to_dict(self):
+        summary = original(self)
+        if self.account_id in reasons:
+            summary.update(Status="OUTDATED", StatusReason=reasons[self.account_id], StackInstanceStatus={"DetailedStatus": "FAILED"})
+        return summary
+
+    monkeypatch.setattr(StackInstance, "to_dict", to_dict)
+    return reasons
+
+
 @pytest.fixture(scope="session")
 def moto_server():
     """An in-process moto server for the session; boto3 reaches it through AWS_ENDPOINT_URL."""

@@ -11,7 +11,12 @@ import botocore.session
 
 from bot.aws.session import AwsAccess
 from bot.aws.validation import CheckResult, ValidationOutcome, ValidationRequest, validate_connection
-from bot.playground.sandbox_org import SandboxOrganization
+from bot.playground.sandbox_org import (
+    SandboxOrganization,
+    create_management_role,
+    deploy_member_stack_set,
+    member_template,
+)
 
 REGION = "eu-west-1"
 EXTERNAL_ID = "ce-7f3a9c1e5b2d4f6a8c0e"
@@ -29,6 +34,20 @@ def new_session(region: str = REGION) -> boto3.Session:
     core = botocore.session.Session()
     core.register_component("data_loader", _loader())
     return boto3.Session(botocore_session=core, region_name=region)
+
+
+def deploy_roles(root_id: str, session: boto3.Session) -> str:
+    """The management role (trusting TRUSTED_ACCOUNT with EXTERNAL_ID) and the member StackSet deployed
+    to `root_id`; returns the management role's ARN."""
+    role_arn = create_management_role(external_id=EXTERNAL_ID, trusted_account_id=TRUSTED_ACCOUNT, session=session)
+    deploy_member_stack_set(
+        root_id=root_id,
+        region=REGION,
+        template_body=member_template(external_id=EXTERNAL_ID, trusted_account_id=TRUSTED_ACCOUNT),
+        name=STACK_SET,
+        session=session,
+    )
+    return role_arn
 
 
 class FakeClock:

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from aws_testkit import EXTERNAL_ID, REGION, STACK_SET, TRUSTED_ACCOUNT, FakeClock, World, new_session
+from aws_testkit import EXTERNAL_ID, REGION, STACK_SET, FakeClock, World, deploy_roles, new_session
 from moto import mock_aws
 
 from bot.aws.validation import ValidationRequest
-from bot.playground.sandbox_org import (
-    create_management_role,
-    create_sandbox_organization,
-    deploy_member_stack_set,
-    member_template,
-)
+from bot.playground.sandbox_org import create_sandbox_organization
 
 
 @pytest.fixture
@@ -33,14 +28,7 @@ def world(mocked_aws, clock) -> World:
     (trusting TRUSTED_ACCOUNT with EXTERNAL_ID) and the member StackSet deployed to the root."""
     session = new_session()
     sandbox = create_sandbox_organization(member_accounts=3, session=session)
-    role_arn = create_management_role(external_id=EXTERNAL_ID, trusted_account_id=TRUSTED_ACCOUNT, session=session)
-    deploy_member_stack_set(
-        root_id=sandbox.root_id,
-        region=REGION,
-        template_body=member_template(external_id=EXTERNAL_ID, trusted_account_id=TRUSTED_ACCOUNT),
-        name=STACK_SET,
-        session=session,
-    )
+    role_arn = deploy_roles(sandbox.root_id, session)
     request = ValidationRequest(
         org_id=sandbox.org_id,
         root_id=sandbox.root_id,

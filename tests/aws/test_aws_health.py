@@ -4,29 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
 from aws_testkit import new_session
-from moto.cloudformation.models import StackInstance
 
 from bot.aws.health import check_health, instance_state
 from bot.aws.session import AwsAccess
 from bot.aws.validation import CheckStatus
-
-
-@pytest.fixture
-def broken(monkeypatch):
-    """Accounts whose StackSet instance reports OUTDATED with a reason (moto always says CURRENT)."""
-    reasons: dict[str, str] = {}
-    original = StackInstance.to_dict
-
-    def to_dict(self):
-        summary = original(self)
-        if self.account_id in reasons:
-            summary.update(Status="OUTDATED", StatusReason=reasons[self.account_id], StackInstanceStatus={"DetailedStatus": "FAILED"})
-        return summary
-
-    monkeypatch.setattr(StackInstance, "to_dict", to_dict)
-    return reasons
 
 
 def recheck(world, **kwargs):
@@ -40,9 +22,9 @@ def test_a_healthy_organization(world):
     assert len(report.accounts) == 4 and report.retested is None
 
 
-def test_accounts_not_covered_are_named_with_the_instance_status_reason(world, broken):
+def test_accounts_not_covered_are_named_with_the_instance_status_reason(world, outdated_instances):
     (bad, bad_name) = world.sandbox.accounts[1]
-    broken[bad] = "Account 222 should have 'AWSCloudFormationStackSetExecutionRole' role: denied by an SCP"
+    outdated_instances[bad] = "Account 222 should have 'AWSCloudFormationStackSetExecutionRole' role: denied by an SCP"
     report = recheck(world)
     [uncovered] = report.uncovered
     assert (uncovered.id, uncovered.name, uncovered.active) == (bad, bad_name, True)
@@ -64,10 +46,10 @@ def test_a_new_account_without_instance_and_a_suspended_account(world):
     assert report.members == 3  # two original ACTIVE members and the new one
 
 
-def test_failed_only_re_tests_just_the_named_accounts(world, broken):
+def test_failed_only_re_tests_just_the_named_accounts(world, outdated_instances):
     first, second = world.sandbox.accounts[0][0], world.sandbox.accounts[1][0]
-    broken[first] = "still broken"
-    broken[second] = "broken too, but not asked about"
+    outdated_instances[first] = "still broken"
+    outdated_instances[second] = "broken too, but not asked about"
     report = recheck(world, only_accounts=[first])
     assert [u.id for u in report.uncovered] == [first] and report.retested == frozenset({first})
     assert report.members == 1

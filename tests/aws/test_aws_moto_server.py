@@ -4,17 +4,11 @@ would wipe the server's state)."""
 
 from __future__ import annotations
 
-from aws_testkit import EXTERNAL_ID, REGION, STACK_SET, TRUSTED_ACCOUNT, FakeClock, new_session
+from aws_testkit import EXTERNAL_ID, REGION, STACK_SET, FakeClock, deploy_roles, new_session
 
 from bot.aws.session import AwsAccess
 from bot.aws.validation import CheckStatus, ValidationRequest, validate_connection
-from bot.playground.sandbox_org import (
-    create_management_role,
-    create_sandbox_organization,
-    deploy_member_stack_set,
-    enforce_trust_policies,
-    member_template,
-)
+from bot.playground.sandbox_org import create_sandbox_organization, enforce_trust_policies
 
 
 def test_validation_against_a_moto_server(moto_endpoint):
@@ -24,14 +18,7 @@ def test_validation_against_a_moto_server(moto_endpoint):
     assert again.org_id == sandbox.org_id and again.accounts[:2] == sandbox.accounts
     assert [name for _, name in again.accounts] == ["Production", "Staging", "Development"]
 
-    role_arn = create_management_role(external_id=EXTERNAL_ID, trusted_account_id=TRUSTED_ACCOUNT, session=session)
-    deploy_member_stack_set(
-        root_id=sandbox.root_id,
-        region=REGION,
-        template_body=member_template(external_id=EXTERNAL_ID, trusted_account_id=TRUSTED_ACCOUNT),
-        name=STACK_SET,
-        session=session,
-    )
+    role_arn = deploy_roles(sandbox.root_id, session)
     request = ValidationRequest(sandbox.org_id, sandbox.root_id, role_arn, EXTERNAL_ID, REGION, STACK_SET)
     clock = FakeClock()
 

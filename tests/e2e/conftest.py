@@ -61,3 +61,11 @@ def bot(bot_env):
 @pytest.fixture
 def slack(bot, standin):
     return SlackClientSim(bot.url, SIGNING_SECRET, standin)
+
+
+@pytest.fixture
+def connected(slack, standin, sandbox, redis_url):
+    """An organization connected through the whole guided connection (see ops_support.connect_organization)."""
+    from tests.e2e.ops_support import connect_organization  # (ops_support imports this module)
+
+    return connect_organization(slack, standin, sandbox, redis_url)

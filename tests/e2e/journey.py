@@ -92,6 +92,15 @@ class Journey:
         assert files, "no template file was shared in the thread"
         return files[-1], self.standin.file_bytes(files[-1]["id"])
 
+    def deployed_role(self, org_id: str, root_id: str) -> str:
+        """Start, enter the IDs, deploy the shared template's stack: the role ARN to enter next."""
+        from bot.playground.sandbox_stack import deploy_rendered_template
+
+        self.start()
+        self.submit_ids(org_id, root_id)
+        _, template = self.template()
+        return deploy_rendered_template(template.decode(), region="us-east-1")
+
     def open_role_modal(self, message: dict | None = None) -> dict:
         message = message or self.wait_button(ids.ENTER_ROLE)
         response = self.slack.click(self.user, message=message, action_id=ids.ENTER_ROLE)

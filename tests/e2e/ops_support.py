@@ -19,7 +19,7 @@ from bot.store.connections import ConnectionStore
 from tests.e2e.conftest import APPROVER, CHANNEL, SIGNING_SECRET
 from tests.e2e.journey import Journey, has_button, text_of
 from tests.support.bot_server import RunningBot, start_bot
-from tests.support.redis_state import dump  # noqa: F401 - imported by tests
+from tests.support.redis_state import connection_of, dump
 from tests.support.slack_requests import SlackClientSim
 
 WAIT = 15.0
@@ -69,21 +69,6 @@ def redis_of(redis_url: str) -> redis_py.Redis:
     return redis_py.Redis.from_url(redis_url, decode_responses=True)
 
 
-def connection_of(redis_url: str, org_id: str) -> dict:
-    client = redis_of(redis_url)
-    try:
-        conn_id = client.get(f"ce:org:{org_id}")
-        return client.hgetall(f"ce:conn:{conn_id}") if conn_id else {}
-    finally:
-        client.close()
-
-
-def audit_events(redis_url: str, conn_id: str | None = None) -> list[dict]:
-    client = redis_of(redis_url)
-    try:
-        return [e for _, e in client.xrange("ce:audit") if conn_id is None or e.get("conn") == conn_id]
-    finally:
-        client.close()
 
 
 @dataclass

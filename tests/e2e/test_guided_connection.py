@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import redis as redis_py
-
 from bot.playground.sandbox_stack import deploy_rendered_template
 from bot.slack import ids
 from tests.e2e.conftest import APPROVER, BYSTANDER, CHANNEL, REQUESTER, SECOND_APPROVER, TRUSTED_ACCOUNT
 from tests.e2e.journey import Journey, has_button, text_of
-
-
-def connection_of(redis_url: str, org_id: str) -> dict:
-    client = redis_py.Redis.from_url(redis_url, decode_responses=True)
-    conn_id = client.get(f"ce:org:{org_id}")
-    return client.hgetall(f"ce:conn:{conn_id}") if conn_id else {}
+from tests.support.redis_state import connection_of
 
 
 def test_from_slash_command_to_connected(slack, standin, sandbox, redis_url):

@@ -8,7 +8,8 @@ from bot.slack import ids
 from bot.slack import operation_ids as ops_ids
 from tests.e2e.conftest import APPROVER, BYSTANDER, REQUESTER
 from tests.e2e.journey import text_of
-from tests.e2e.ops_support import connection_of, seed_connected, settle, store_for
+from tests.e2e.ops_support import seed_connected, settle, store_for
+from tests.support.redis_state import connection_of
 
 WAIT = 10.0
 

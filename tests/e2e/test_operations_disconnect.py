@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from bot.playground.sandbox_stack import delete_deployment
 from bot.slack import ids
 from bot.slack import operation_ids as ops_ids
@@ -11,9 +9,7 @@ from bot.template import render
 from tests.e2e.conftest import APPROVER, BYSTANDER, CHANNEL, REQUESTER, SECOND_APPROVER
 from tests.e2e.journey import Journey, text_of
 from tests.e2e.ops_support import (
-    audit_events,
     connect_organization,
-    connection_of,
     redis_of,
     seed_connected,
     seed_in_flight,
@@ -22,11 +18,7 @@ from tests.e2e.ops_support import (
     wait_ephemeral,
     wait_thread,
 )
-
-
-@pytest.fixture
-def connected(slack, standin, sandbox, redis_url):
-    return connect_organization(slack, standin, sandbox, redis_url)
+from tests.support.redis_state import audit_events, connection_of
 
 
 def test_status_shows_accounts_checks_and_history(slack, standin, sandbox, connected):

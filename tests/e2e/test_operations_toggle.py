@@ -4,28 +4,11 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from bot.slack import operation_ids as ops_ids
 from tests.e2e.conftest import APPROVER, BYSTANDER, CHANNEL, REQUESTER
 from tests.e2e.journey import text_of
-from tests.e2e.ops_support import (
-    audit_events,
-    connect_organization,
-    connection_of,
-    dump,
-    redis_of,
-    seed_in_flight,
-    settle,
-    store_for,
-    wait_ephemeral,
-    wait_thread,
-)
-
-
-@pytest.fixture
-def connected(slack, standin, sandbox, redis_url):
-    return connect_organization(slack, standin, sandbox, redis_url)
+from tests.e2e.ops_support import dump, redis_of, seed_in_flight, settle, store_for, wait_ephemeral, wait_thread
+from tests.support.redis_state import audit_events, connection_of
 
 
 def accounts_of(redis_url: str, conn_id: str) -> dict:

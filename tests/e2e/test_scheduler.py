@@ -7,7 +7,6 @@ import threading
 
 import boto3
 import pytest
-from moto.cloudformation.models import StackInstance
 
 from bot.slack import ids
 from bot.slack import operation_ids as ops_ids
@@ -15,9 +14,7 @@ from tests.e2e.conftest import APPROVER, CHANNEL, REQUESTER
 from tests.e2e.journey import Journey, text_of
 from tests.e2e.ops_support import (
     Clock,
-    audit_events,
     connect_organization,
-    connection_of,
     redis_of,
     seed_in_flight,
     sim,
@@ -25,6 +22,7 @@ from tests.e2e.ops_support import (
     store_for,
     wait_ephemeral,
 )
+from tests.support.redis_state import audit_events, connection_of
 
 TTL = 3600.0
 INTERVAL = 6 * 3600.0
@@ -104,24 +102,8 @@ def test_two_schedulers_ticking_together_expire_each_connection_once(two_bots, c
         assert [e["event"] for e in audit_events(redis_url, conn_id)].count("expire") == 1
 
 
-@pytest.fixture
-def moto_instances(monkeypatch):
-    """Make chosen accounts' StackSet instances report a status other than CURRENT (moto always says CURRENT)."""
-    broken: dict[str, str] = {}
-    original = StackInstance.to_dict
-
-    def to_dict(self):
-        summary = original(self)
-        if self.account_id in broken:
-            summary.update(Status="OUTDATED", StatusReason=broken[self.account_id], StackInstanceStatus={"DetailedStatus": "FAILED"})
-        return summary
-
-    monkeypatch.setattr(StackInstance, "to_dict", to_dict)
-    return broken
-
-
 def test_rechecks_post_only_what_is_new_once_and_never_flip_the_status(
-    two_bots, clock, standin, sandbox, redis_url, moto_instances
+    two_bots, clock, standin, sandbox, redis_url, outdated_instances
 ):
     first, second = two_bots
     slack = sim(first, standin)
@@ -136,7 +118,7 @@ def test_rechecks_post_only_what_is_new_once_and_never_flip_the_status(
 
     # AWS changes: an SCP breaks one instance, an account joins (no instance yet), another leaves.
     (broken_id, broken_name), (gone_id, gone_name) = sandbox.accounts[0], sandbox.accounts[1]
-    moto_instances[broken_id] = "Account is denied by an SCP: cloudformation:CreateStack"
+    outdated_instances[broken_id] = "Account is denied by an SCP: cloudformation:CreateStack"
     organizations = boto3.client("organizations", region_name="us-east-1")
     created = organizations.create_account(AccountName="Analytics", Email="aws+analytics@example.com")
     new_id = created["CreateAccountStatus"]["AccountId"]
@@ -167,7 +149,7 @@ def test_rechecks_post_only_what_is_new_once_and_never_flip_the_status(
     assert new_id in accounts and gone_id not in accounts
 
     # The SCP is fixed; "Re-check failed only" re-tests just the accounts not covered.
-    del moto_instances[broken_id]
+    del outdated_instances[broken_id]
     slack.click(APPROVER, message=notice, action_id=ops_ids.RECHECK_FAILED)
     wait_ephemeral(standin, APPROVER, "Re-checking")
     reply = wait_ephemeral(standin, APPROVER, "covered again")

@@ -30,6 +30,7 @@ from bot.playground.browser_client import (
     top_view,
 )
 from bot.playground.main import APPROVER, BYSTANDER, REQUESTER, Playground
+from tests.support.bot_server import free_port
 
 PARENT = "Connecting an AWS Organization"
 FAILED = "Fix what is marked below"  # the checklist's head once validation failed
@@ -276,12 +277,6 @@ def test_stop_restores_the_environment(tmp_path):
     with Playground(port=0, data_dir=tmp_path / "data") as running:
         assert os.environ["AWS_ENDPOINT_URL"] == running.moto_url
     assert {k: os.environ.get(k) for k in before} == before
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_ce_bot_run_without_tokens_prints_one_line_and_stops_on_ctrl_c(tmp_path):

@@ -129,27 +129,12 @@ def jobs_settled(redis_url: str) -> bool:
         client.close()
 
 
+
+
 def connection(redis_url: str, conn_id: str) -> dict:
     client = redis_py.Redis.from_url(redis_url, decode_responses=True)
     try:
         return client.hgetall(f"ce:conn:{conn_id}")
-    finally:
-        client.close()
-
-
-def holder_of(redis_url: str, org_id: str) -> dict:
-    client = redis_py.Redis.from_url(redis_url, decode_responses=True)
-    try:
-        conn_id = client.get(f"ce:org:{org_id}")
-        return client.hgetall(f"ce:conn:{conn_id}") if conn_id else {}
-    finally:
-        client.close()
-
-
-def audit_events(redis_url: str, conn_id: str) -> list[dict]:
-    client = redis_py.Redis.from_url(redis_url, decode_responses=True)
-    try:
-        return [entry for _, entry in client.xrange("ce:audit") if entry.get("conn") == conn_id]
     finally:
         client.close()
 

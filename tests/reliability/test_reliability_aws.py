@@ -21,7 +21,8 @@ from bot.playground.sandbox_stack import deploy_rendered_template
 from bot.slack import ids
 from bot.template import render
 from tests.e2e.journey import Journey, has_button, text_of
-from tests.reliability.harness import TRUSTED_ACCOUNT, bot_env, holder_of, slack_for
+from tests.reliability.harness import TRUSTED_ACCOUNT, bot_env, slack_for
+from tests.support.redis_state import connection_of
 
 
 class FaultyEndpoint:
@@ -167,10 +168,7 @@ def test_throttling_and_server_errors_are_retried_by_botocore(sandbox, endpoint)
 def test_aws_unreachable_is_said_plainly_and_the_user_can_retry(sandbox, endpoint, standin, redis_url, bots, tmp_path):
     bot = bots(bot_env(redis_url, standin, tmp_path / "data"))
     journey = Journey(slack_for(bot, standin), standin)
-    journey.start()
-    journey.submit_ids(sandbox.org_id, sandbox.root_id)
-    _, template = journey.template()
-    role_arn = deploy_rendered_template(template.decode(), region="us-east-1")
+    role_arn = journey.deployed_role(sandbox.org_id, sandbox.root_id)
 
     endpoint.stop()  # AWS cannot be reached: connections refused
     journey.submit_role(role_arn)
@@ -179,10 +177,10 @@ def test_aws_unreachable_is_said_plainly_and_the_user_can_retry(sandbox, endpoin
     assert "could not reach AWS; try again" in text and "Try again in a few minutes" in text
     assert "EndpointConnectionError" not in text and "127.0.0.1" not in text
     assert has_button(failed, ids.ENTER_ROLE)  # "Try another role ARN": the same one will do
-    assert holder_of(redis_url, sandbox.org_id)["state"] == "validation_failed"
+    assert connection_of(redis_url, sandbox.org_id)["state"] == "validation_failed"
 
     endpoint.start()  # AWS is back
     journey.submit_role(role_arn, message=failed)
     passed = journey.wait_reply(lambda m: "passed every check" in text_of(m), "a passing checklist", timeout=30)
     assert ":x:" not in text_of(passed)
-    assert holder_of(redis_url, sandbox.org_id)["state"] == "pending_approval"
+    assert connection_of(redis_url, sandbox.org_id)["state"] == "pending_approval"

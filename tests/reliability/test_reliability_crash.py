@@ -3,9 +3,9 @@ connection never sticks in `validating`."""
 
 from __future__ import annotations
 
-from bot.playground.sandbox_stack import deploy_rendered_template
 from tests.e2e.journey import Journey, text_of
-from tests.reliability.harness import bot_env, holder_of, jobs_settled, slack_for, wait_until
+from tests.reliability.harness import bot_env, jobs_settled, slack_for, wait_until
+from tests.support.redis_state import connection_of
 
 
 def test_validation_job_of_a_killed_bot_is_taken_over(standin, sandbox, redis_url, processes, bots, tmp_path):
@@ -13,17 +13,14 @@ def test_validation_job_of_a_killed_bot_is_taken_over(standin, sandbox, redis_ur
     first = processes(env)  # a plain `ce-bot serve`
     first.wait_healthy()
     journey = Journey(slack_for(first, standin), standin)
-    journey.start()
-    journey.submit_ids(sandbox.org_id, sandbox.root_id)
-    _, template = journey.template()
-    role_arn = deploy_rendered_template(template.decode(), region="us-east-1")
+    role_arn = journey.deployed_role(sandbox.org_id, sandbox.root_id)
 
     # Slow progress updates keep the validation running long enough to kill it in the middle.
     standin.set_latency(1.0, "chat.update")
     journey.submit_role(role_arn)
     journey.wait_reply(lambda m: "Validation of" in m.get("text", ""), "the checklist", timeout=10)
     standin.wait_until(lambda s: s.calls_to("chat.update"), 5, "the first progress update")
-    assert holder_of(redis_url, sandbox.org_id)["state"] == "validating"
+    assert connection_of(redis_url, sandbox.org_id)["state"] == "validating"
     first.kill()  # kill -9 while its validation job is in flight
     standin.set_latency(0, "chat.update")
     assert not jobs_settled(redis_url)  # the job is still there, pending for the dead consumer
@@ -34,7 +31,7 @@ def test_validation_job_of_a_killed_bot_is_taken_over(standin, sandbox, redis_ur
     request = journey.approval_request()
     assert sandbox.org_id in text_of(request)
     wait_until(lambda: jobs_settled(redis_url), 10, "every job done")
-    assert holder_of(redis_url, sandbox.org_id)["state"] == "pending_approval"
+    assert connection_of(redis_url, sandbox.org_id)["state"] == "pending_approval"
     approvals = [m for m in journey.replies() if "Approval needed" in m.get("text", "")]
     assert len(approvals) == 1
     assert second.runtime  # (the replica that finished the work)

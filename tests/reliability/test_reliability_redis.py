@@ -31,12 +31,12 @@ from tests.reliability.harness import (
     bot_env,
     dump,
     healthz,
-    holder_of,
     jobs_settled,
     slack_for,
     timed,
     wait_until,
 )
+from tests.support.redis_state import connection_of
 
 ORG, ROOT = "o-reliability1", "r-rel1"
 FAST_RETRY = {"slack": 0.5, "validate": 1.0}
@@ -102,7 +102,7 @@ def test_redis_killed_mid_conversation(own_redis, standin, bots, tmp_path):
     # the user tries again: the same modal goes through and the thread carries on
     assert slack.submit(REQUESTER, view, {"Organization ID": ORG, "Root ID": ROOT}).json() is None
     journey.template()
-    assert holder_of(own_redis.url, ORG)["state"] == "awaiting_stack"
+    assert connection_of(own_redis.url, ORG)["state"] == "awaiting_stack"
 
 
 def test_hung_redis_every_request_still_answered_in_time(own_redis, standin, bots, tmp_path):
@@ -165,8 +165,6 @@ def journey_connection(redis_url: str, before: dict) -> dict:
 
 def test_kill_9_of_bot_and_embedded_redis_loses_no_connected_organization(standin, sandbox, processes):
     """`ce-bot serve` with its embedded Redis (AOF, fsync every second): approve, kill -9 both at once."""
-    from bot.playground.sandbox_stack import deploy_rendered_template
-
     data = Path(tempfile.mkdtemp(prefix="ce-kill9-"))  # short: the unix socket lives in it
     try:
         env = bot_env("", standin, data, REDIS_URL=None)
@@ -174,10 +172,7 @@ def test_kill_9_of_bot_and_embedded_redis_loses_no_connected_organization(standi
         first.wait_healthy()
         slack = slack_for(first, standin)
         journey = Journey(slack, standin)
-        journey.start()
-        journey.submit_ids(sandbox.org_id, sandbox.root_id)
-        _, template = journey.template()
-        journey.submit_role(deploy_rendered_template(template.decode(), region="us-east-1"))
+        journey.submit_role(journey.deployed_role(sandbox.org_id, sandbox.root_id))
         assert "passed every check" in str(journey.checklist_done())
         slack.click(APPROVER, message=journey.approval_request(), action_id=ids.APPROVE)
 

@@ -15,15 +15,14 @@ from tests.reliability.harness import (
     REQUESTER2,
     SECOND_APPROVER,
     approval_request,
-    audit_events,
     bot_env,
     connection,
-    holder_of,
     jobs_settled,
     set_up_connection,
     slack_for,
     wait_until,
 )
+from tests.support.redis_state import audit_events, connection_of
 
 ORG, ROOT = "o-replicas001", "r-rep1"
 
@@ -64,7 +63,7 @@ def test_same_organization_entered_on_two_replicas_at_once(standin, redis_url, b
 
     winner = first if answers[0] is closed[0] else second
     loser = second if winner is first else first
-    holder = holder_of(redis_url, ORG)
+    holder = connection_of(redis_url, ORG)
     assert holder["requester"] == winner.user and holder["state"] == "awaiting_stack"
     winner.template()
     wait_until(lambda: jobs_settled(redis_url), 10, "every job done")

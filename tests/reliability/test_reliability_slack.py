@@ -22,7 +22,6 @@ from tests.reliability.harness import (
     CHANNEL,
     REQUESTER,
     approval_request,
-    audit_events,
     bot_env,
     connection,
     dump,
@@ -32,6 +31,7 @@ from tests.reliability.harness import (
     timed,
     wait_until,
 )
+from tests.support.redis_state import audit_events
 from tests.support.slack_requests import signature
 
 ORG, ROOT = "o-slackfaults1", "r-slk1"

@@ -12,7 +12,6 @@ import secrets
 import string
 
 from bot import logs
-from bot.playground.sandbox_stack import deploy_rendered_template
 from bot.slack import ids
 from tests.e2e.journey import Journey, text_of
 from tests.reliability.harness import APPROVER, BOT_TOKEN, SIGNING_SECRET, bot_env, slack_for
@@ -53,10 +52,7 @@ def test_no_secret_in_any_log_record_or_slack_message(monkeypatch, standin, sand
         bot = bots(env)
         slack = slack_for(bot, standin)
         journey = Journey(slack, standin)
-        journey.start()
-        journey.submit_ids(sandbox.org_id, sandbox.root_id)
-        _, template = journey.template()
-        journey.submit_role(deploy_rendered_template(template.decode(), region="us-east-1"))
+        journey.submit_role(journey.deployed_role(sandbox.org_id, sandbox.root_id))
         assert "passed every check" in text_of(journey.checklist_done())
         slack.click(APPROVER, message=journey.approval_request(), action_id=ids.APPROVE)
         journey.wait_parent("Connected")

@@ -1,7 +1,6 @@
 """The views are pure functions: domain objects in, Block Kit out."""
 
 import json
-import time
 
 import pytest
 

@@ -12,6 +12,7 @@ from bot.connection.states import Event
 from bot.jobs.queue import Job, JobQueue
 from bot.store.client import StoreUnavailable, connect
 from bot.store.connections import ConnectionStore
+from tests.support.bot_server import free_port
 
 CONN_ID = "0123456789abcdef"
 
@@ -27,12 +28,6 @@ CALLS = {
 }
 
 
-def unused_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(params=["closed-unix-socket", "unused-port"])
 def down_url(request, tmp_path):
     if request.param == "closed-unix-socket":
@@ -40,7 +35,7 @@ def down_url(request, tmp_path):
         with socket.socket(socket.AF_UNIX) as s:  # a socket file nobody listens on any more
             s.bind(str(path))
         return f"unix://{path}"
-    return f"redis://127.0.0.1:{unused_port()}/0"
+    return f"redis://127.0.0.1:{free_port()}/0"
 
 
 @pytest.mark.parametrize("call", list(CALLS))

@@ -1,4 +1,4 @@
-"""A full picture of what the bot keeps in Redis, to prove a refusal changed nothing."""
+"""What the bot keeps in Redis: a full picture (to prove a refusal changed nothing), a connection, the audit trail."""
 
 from __future__ import annotations
 
@@ -33,3 +33,22 @@ def dump(redis_url: str) -> dict:
     finally:
         client.close()
     return state
+
+
+def connection_of(redis_url: str, org_id: str) -> dict:
+    """The connection holding `org_id` (its ce:conn:* hash), or {} when none does."""
+    client = redis_py.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        conn_id = client.get(f"ce:org:{org_id}")
+        return client.hgetall(f"ce:conn:{conn_id}") if conn_id else {}
+    finally:
+        client.close()
+
+
+def audit_events(redis_url: str, conn_id: str | None = None) -> list[dict]:
+    """The audit trail (ce:audit), oldest first; only the connection's entries when `conn_id` is given."""
+    client = redis_py.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        return [e for _, e in client.xrange("ce:audit") if conn_id is None or e.get("conn") == conn_id]
+    finally:
+        client.close()
