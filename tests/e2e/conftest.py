@@ -13,7 +13,7 @@ import pytest
 
 from bot.playground.sandbox_org import create_sandbox_organization, enforce_trust_policies
 from bot.playground.slack_standin import SlackStandIn
-from tests.support.bot_server import RunningBot, free_port, start_bot  # noqa: F401 - imported by tests
+from tests.support.bot_server import RunningBot, free_port, serve_env, start_bot  # noqa: F401 - imported by tests
 from tests.support.slack_requests import SlackClientSim
 
 SIGNING_SECRET = "e2e-signing-secret"
@@ -38,17 +38,10 @@ def sandbox(moto_endpoint):
 
 @pytest.fixture
 def bot_env(redis_url, standin, sandbox, tmp_path):
-    return {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": standin.api_url,
-        "REDIS_URL": redis_url,
-        "CE_TRUSTED_ACCOUNT_ID": TRUSTED_ACCOUNT,
-        "CE_APPROVERS": f"{APPROVER},{SECOND_APPROVER}",
-        "CE_ASSUME_ROLE_TIMEOUT": "2",
-        "CE_DATA_DIR": str(tmp_path / "data"),
-        "AWS_REGION": "us-east-1",
-    }
+    return serve_env(
+        token=BOT_TOKEN, secret=SIGNING_SECRET, api_url=standin.api_url, redis_url=redis_url,
+        data_dir=tmp_path / "data", approvers=f"{APPROVER},{SECOND_APPROVER}",
+    )  # fmt: skip
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ import redis as redis_py
 
 from bot.playground.slack_standin import SlackStandIn
 from bot.store.embedded import EmbeddedRedis
-from tests.support.bot_server import RunningBot, free_port, start_bot  # noqa: F401 - imported by tests
+from tests.support.bot_server import RunningBot, free_port, serve_env, start_bot  # noqa: F401 - imported by tests
 from tests.support.redis_state import dump  # noqa: F401 - imported by tests
 from tests.support.slack_requests import SlackClientSim
 
@@ -143,19 +143,10 @@ def connection(redis_url: str, conn_id: str) -> dict:
 
 
 def bot_env(redis_url: str, standin: SlackStandIn, data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {
-        "SLACK_BOT_TOKEN": standin.bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": standin.api_url,
-        "REDIS_URL": redis_url,
-        "CE_TRUSTED_ACCOUNT_ID": TRUSTED_ACCOUNT,
-        "CE_APPROVERS": f"{APPROVER},{SECOND_APPROVER}",
-        "CE_ASSUME_ROLE_TIMEOUT": "2",
-        "CE_DATA_DIR": str(data_dir),
-        "AWS_REGION": "us-east-1",
-    }
-    env.update(extra)
-    return {k: v for k, v in env.items() if v is not None}
+    return serve_env(
+        token=standin.bot_token, secret=SIGNING_SECRET, api_url=standin.api_url, redis_url=redis_url,
+        data_dir=data_dir, approvers=f"{APPROVER},{SECOND_APPROVER}", **extra,
+    )  # fmt: skip
 
 
 class BotProcess:

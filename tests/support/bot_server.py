@@ -15,6 +15,25 @@ import uvicorn
 from bot import config as configuration
 
 
+def serve_env(
+    *, token: str, secret: str, api_url: str, redis_url: str, data_dir, approvers: str, **extra: str | None
+) -> dict[str, str]:
+    """A test bot's environment, as `ce-bot serve` reads it; an `extra` of None leaves a variable out."""
+    env = {
+        "SLACK_BOT_TOKEN": token,
+        "SLACK_SIGNING_SECRET": secret,
+        "SLACK_API_URL": api_url,
+        "REDIS_URL": redis_url,
+        "CE_TRUSTED_ACCOUNT_ID": "111122223333",
+        "CE_APPROVERS": approvers,
+        "CE_ASSUME_ROLE_TIMEOUT": "2",
+        "CE_DATA_DIR": str(data_dir),
+        "AWS_REGION": "us-east-1",
+        **extra,
+    }
+    return {k: v for k, v in env.items() if v is not None}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
