@@ -44,6 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
     """Keep-alive, quiet; reads a request's body and writes an answer with its length."""
 
     protocol_version = "HTTP/1.1"
+    wbufsize = -1  # headers and body leave in one write (flushed after each request), as a real server's do
 
     def log_message(self, *args) -> None:
         pass

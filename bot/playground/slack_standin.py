@@ -590,6 +590,7 @@ SCOPES = ",".join(
 class _Handler(BaseHTTPRequestHandler):
     standin: SlackStandIn
     protocol_version = "HTTP/1.1"
+    wbufsize = -1  # headers and body leave in one write (flushed after each request), as a real server's do
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         self.standin._handle(self, "POST")

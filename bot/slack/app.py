@@ -23,18 +23,8 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.context.respond import Respond
 from slack_bolt.context.respond.internals import _build_message
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook import WebhookClient, WebhookResponse
+from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import logs
@@ -42,6 +32,8 @@ from bot.config import Config
 from bot.connection.flow import ConnectionFlow
 from bot.slack.approvers import Approvers
 from bot.slack.command_text import parse_command
+from bot.slack.response_urls import POSTER
+from bot.slack.retries import async_retry_handlers, retry_handlers
 from bot.slack.router import Router
 from bot.slack.views import messages
 from bot.slack.views.modals import notice_modal
@@ -68,23 +60,6 @@ class Services:
     ack_flow: ConnectionFlow
 
 
-def retry_handlers() -> list:
-    """429s (after Retry-After), 500/503 and connection errors are retried by the SDK."""
-    return [
-        ConnectionErrorRetryHandler(max_retry_count=2),
-        RateLimitErrorRetryHandler(max_retry_count=3),
-        ServerErrorRetryHandler(max_retry_count=2),
-    ]
-
-
-def async_retry_handlers() -> list:
-    return [
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-        AsyncServerErrorRetryHandler(max_retry_count=2),
-    ]
-
-
 def slack_client(config: Config) -> WebClient:
     """Every Web API call goes to SLACK_API_URL; 429s and transient errors are retried."""
     return WebClient(
@@ -106,7 +81,8 @@ def async_slack_client(config: Config) -> AsyncWebClient:
 
 
 class RetryingRespond(Respond):
-    """Bolt's `respond` (a POST to response_url) with `retry_handlers()`: Bolt's own retries only
+    """Bolt's `respond` (a POST to response_url), sent over a kept-alive connection with the SDK's
+    retry rules (`response_urls.POSTER`): Bolt's own opens a connection per message and retries only
     connection errors, so a 429 from response_url would silently lose the message."""
 
     def __call__(self, text="", blocks=None, attachments=None, response_type=None, replace_original=None,
@@ -114,15 +90,14 @@ class RetryingRespond(Respond):
                  metadata=None) -> WebhookResponse:  # fmt: skip
         if self.response_url is None:
             raise ValueError("respond is unsupported here as there is no response_url")
-        client = WebhookClient(url=self.response_url, proxy=self.proxy, ssl=self.ssl, retry_handlers=retry_handlers())
         if isinstance(text, dict):
-            return client.send_dict(_build_message(**text))
-        return client.send_dict(
-            _build_message(text=text, blocks=blocks, attachments=attachments, response_type=response_type,
-                           replace_original=replace_original, delete_original=delete_original,
-                           unfurl_links=unfurl_links, unfurl_media=unfurl_media, thread_ts=thread_ts,
-                           metadata=metadata)  # fmt: skip
-        )
+            message = _build_message(**text)
+        else:
+            message = _build_message(text=text, blocks=blocks, attachments=attachments, response_type=response_type,
+                                     replace_original=replace_original, delete_original=delete_original,
+                                     unfurl_links=unfurl_links, unfurl_media=unfurl_media, thread_ts=thread_ts,
+                                     metadata=metadata)  # fmt: skip
+        return POSTER.post(self.response_url, message, proxy=self.proxy, ssl=self.ssl)
 
 
 # Slack retries only Events API deliveries (X-Slack-Retry-Num); interactive payloads are not

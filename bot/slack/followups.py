@@ -12,13 +12,13 @@ from typing import Callable, Mapping
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
 
 from bot.aws.validation import CheckResult, pending_checklist
 from bot.connection.model import Connection, State
 from bot.connection.operations import baseline_checks
 from bot.jobs.queue import Job
-from bot.slack.app import Services, retry_handlers
+from bot.slack.app import Services
+from bot.slack.response_urls import POSTER
 from bot.slack.views.approval import approval_decided, approval_request
 from bot.slack.views.checklist import checklist_message
 from bot.slack.views.thread import (
@@ -88,7 +88,7 @@ class Followups:
     def _cannot_post(self, conn: Connection, response_url: str) -> None:
         self.services.flow.cancel(conn.id, actor=conn.requester, is_approver=False, detail="cannot post in channel")
         if response_url:
-            WebhookClient(response_url, retry_handlers=retry_handlers()).send(text=CANT_POST, response_type="ephemeral")
+            POSTER.post(response_url, {"text": CANT_POST, "response_type": "ephemeral"})
 
     def send_template(self, job: Job) -> None:
         conn = self.store.get(job.conn_id)

@@ -12,13 +12,13 @@ from typing import Callable, Mapping
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
 
 from bot.connection.health import HealthChange
 from bot.connection.operations import HEALTH, Operations
 from bot.connection.states import SYSTEM_ACTOR
 from bot.jobs.queue import Job
-from bot.slack.app import Services, retry_handlers
+from bot.slack.app import Services
+from bot.slack.response_urls import POSTER
 from bot.slack.views import organizations as views
 
 log = logging.getLogger(__name__)
@@ -81,9 +81,7 @@ class OperationsFollowups:
         response_url = job.data.get("response_url", "")
         if response_url:
             reply = views.recheck_reply(outcome, self.store.get(job.conn_id), failed_only=failed_only)
-            WebhookClient(response_url, retry_handlers=retry_handlers()).send(
-                **reply, response_type="ephemeral", replace_original=False
-            )
+            POSTER.post(response_url, {**reply, "response_type": "ephemeral", "replace_original": False})
 
     def _permalink(self, conn) -> str:
         if not conn.parent_ts:

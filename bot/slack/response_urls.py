@@ -1,0 +1,131 @@
+"""Posts to Slack's response_urls over kept-alive connections.
+
+The SDK's `WebhookClient` opens a new connection, TLS handshake included, for every message. A
+worker answering clicks all day posts to the same host again and again, so each worker thread
+keeps one connection per host and reuses it. Slack closes idle connections; one idle longer than
+`IDLE` is not reused, and a post that finds its reused connection closed is sent again at once on
+a new one (the request never reached Slack). Otherwise the SDK's retry rules apply
+(`retries.py`): connection errors twice, a 429 after its Retry-After three times, a 500 or
+503 twice, with the SDK's backoff. Posts through a proxy go through the SDK's client, which knows
+proxies.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import socket
+import ssl as ssl_lib
+import threading
+import time
+from typing import Callable
+from urllib.parse import urlsplit
+
+from slack_sdk.webhook import WebhookClient, WebhookResponse
+
+from bot.slack.retries import CONNECTION_RETRIES, RATE_LIMIT_RETRIES, SERVER_ERROR_RETRIES, retry_handlers
+
+IDLE = 30.0  # seconds a kept-alive connection may sit unused and still be reused
+TIMEOUT = 30.0  # the SDK's WebhookClient default
+SERVER_ERRORS = (500, 503)  # what the SDK's ServerErrorRetryHandler retries
+_CONNECTION_ERRORS = (ConnectionError, socket.gaierror)  # RemoteDisconnected is a ConnectionResetError
+
+
+class ResponsePoster:
+    """POSTs JSON messages to response_urls; one kept-alive connection per host and thread."""
+
+    def __init__(self, *, timeout: float = TIMEOUT, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic):  # fmt: skip
+        self.timeout = timeout
+        self.sleep = sleep
+        self.clock = clock
+        self._local = threading.local()
+
+    def post(self, url: str, message: dict, *, proxy: str | None = None,
+             ssl: ssl_lib.SSLContext | None = None) -> WebhookResponse:  # fmt: skip
+        if proxy:
+            return WebhookClient(url=url, proxy=proxy, ssl=ssl, timeout=int(self.timeout),
+                                 retry_handlers=retry_handlers()).send_dict(message)  # fmt: skip
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("a response_url is an http(s) URL")
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        body = json.dumps(message).encode("utf-8")
+        failures = rate_limited = server_errors = 0
+        while True:
+            try:
+                status, headers, text = self._send(parts, target, body, ssl)
+            except _CONNECTION_ERRORS:
+                failures += 1
+                if failures > CONNECTION_RETRIES:
+                    raise
+                self.sleep(_backoff(failures - 1))
+                continue
+            if status == 429 and rate_limited < RATE_LIMIT_RETRIES:
+                rate_limited += 1
+                self.sleep(_retry_after(headers))
+                continue
+            if status in SERVER_ERRORS and server_errors < SERVER_ERROR_RETRIES:
+                server_errors += 1
+                self.sleep(_backoff(server_errors - 1))
+                continue
+            return WebhookResponse(url=url, status_code=status, body=text, headers=headers)
+
+    def _send(self, parts, target: str, body: bytes, context) -> tuple[int, dict, str]:
+        """One request and its answer; a kept-alive connection found closed is replaced once, at once."""
+        key = (parts.scheme, parts.hostname, parts.port, id(context))
+        connections: dict = self._local.__dict__.setdefault("connections", {})
+        kept = connections.pop(key, None)
+        if kept is not None and self.clock() - kept[1] > IDLE:
+            kept[0].close()
+            kept = None
+        if kept is not None:
+            try:
+                return self._exchange(connections, key, kept[0], target, body)
+            except (ConnectionError, http.client.BadStatusLine):
+                kept[0].close()  # closed while idle: the request did not reach the server
+        connection = self._connect(parts, context)
+        try:
+            return self._exchange(connections, key, connection, target, body)
+        except BaseException:
+            connection.close()
+            raise
+
+    def _exchange(self, connections: dict, key, connection, target: str, body: bytes) -> tuple[int, dict, str]:
+        connection.request("POST", target, body=body, headers={
+            "Content-Type": "application/json;charset=utf-8", "User-Agent": "ce-bot"})  # fmt: skip
+        if hasattr(socket, "TCP_QUICKACK") and connection.sock is not None:
+            # A server writing its headers and body apart waits (Nagle) for the headers' ACK, which a
+            # kept-alive connection delays by 40 ms: ACK at once.
+            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+        response = connection.getresponse()
+        text = response.read().decode("utf-8", "replace")
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        if response.will_close:
+            connection.close()
+        else:
+            connections[key] = (connection, self.clock())
+        return response.status, headers, text
+
+    def _connect(self, parts, context) -> http.client.HTTPConnection:
+        if parts.scheme == "https":
+            return http.client.HTTPSConnection(parts.hostname, parts.port, timeout=self.timeout, context=context)
+        return http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
+
+
+def _backoff(attempt: int) -> float:
+    """The SDK's default interval before retry `attempt` (0 first): 0.5 s × 2^attempt, plus jitter."""
+    return 0.5 * (2**attempt) + random.random()
+
+
+def _retry_after(headers: dict) -> float:
+    try:
+        return max(0.0, float(headers.get("retry-after", "1")))
+    except ValueError:
+        return 1.0
+
+
+POSTER = ResponsePoster()
