@@ -77,7 +77,8 @@ class Connection:
     @classmethod
     def from_hash(cls, data: dict[str, str]) -> "Connection":
         """From Redis's strings (fields it does not know are ignored)."""
-        return cls(**{name: _FROM_REDIS.get(name, str)(raw) for name, raw in data.items() if name in FIELDS})
+        convert = _FROM_REDIS
+        return cls(**{name: convert[name](raw) if name in convert else raw for name, raw in data.items() if name in FIELDS})
 
     def to_hash(self) -> dict[str, str]:
         return {f.name: _to_redis(getattr(self, f.name)) for f in dataclasses.fields(self)}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Callable, Mapping
 
 from slack_sdk import WebClient
@@ -32,6 +33,7 @@ QUEUE = "interactive"
 # told nothing was done. It is also how long a job of a worker that died waits to be taken over; such
 # a job is not run again either (it may have done part): its person is told to check.
 DEADLINE = 30.0
+CLOCK_RESYNC = 60.0
 Handler = Callable[..., None]  # (body, client, context, respond)
 HANDLERS: dict[str, Handler] = {}
 
@@ -73,11 +75,19 @@ class AfterAck:
         self.client = client
         self.clock = clock or self._redis_time
         self.publish_home = publish_home
+        self._redis_offset = 0.0  # Redis's clock minus this host's monotonic clock
+        self._resync_at = float("-inf")
 
     def _redis_time(self) -> float:
-        """Redis's clock: the one that stamped the job's entry ID (this host's may differ)."""
-        seconds, microseconds = self.services.store.redis.time()
-        return seconds + microseconds / 1e6
+        """Redis's clock, the one that stamped the job's entry ID (this host's may differ): read once a
+        minute, followed in between on this host's monotonic clock (a TIME per job is a round trip)."""
+        now = time.monotonic()
+        if now >= self._resync_at:
+            seconds, microseconds = self.services.store.redis.time()
+            now = time.monotonic()
+            self._redis_offset = seconds + microseconds / 1e6 - now
+            self._resync_at = now + CLOCK_RESYNC
+        return now + self._redis_offset
 
     def handlers(self) -> dict[str, Mapping[str, Callable[[Job], None]]]:
         from bot.slack import surfaces  # noqa: F401 - importing the surfaces registers their handlers

@@ -67,3 +67,28 @@ def test_one_taken_over_from_a_worker_that_died_is_not_run_again(told, ran):
     runner().run(job(after_ack.DEADLINE + 1, attempt=2))
     assert ran == []
     assert told == [(BODY["response_url"], messages.INTERRUPTED)]
+
+
+def test_the_deadline_is_judged_on_redis_clock_read_once_a_minute(told, ran, monkeypatch):
+    """Redis stamped the job; this host's clock is an hour off. TIME is read once, then followed."""
+    reads = []
+
+    class Redis:
+        def time(self):
+            reads.append(1)
+            return int(NOW), 0
+
+    host = {"now": 5000.0}
+    monkeypatch.setattr(after_ack.time, "monotonic", lambda: host["now"] - 3600)
+    services = SimpleNamespace(store=SimpleNamespace(redis=Redis()))
+    worker = after_ack.AfterAck(services, SimpleNamespace(proxy=None, ssl=None))
+    worker.run(job(1))
+    host["now"] += 10
+    worker.run(job(after_ack.DEADLINE - 15))  # 25 s old by Redis's clock followed 10 s on: in time
+    host["now"] += 20
+    worker.run(job(after_ack.DEADLINE + 5))  # 65 s old: too late; still one read
+    assert ran == ["U0REQ", "U0REQ"] and told == [(BODY["response_url"], messages.TOO_LATE)]
+    assert len(reads) == 1
+    host["now"] += after_ack.CLOCK_RESYNC
+    worker.run(job(0))
+    assert len(reads) == 2

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import time
 
 
 def escape(text: str) -> str:
@@ -22,7 +22,7 @@ def mention_approver(approver_id: str) -> str:
 def when(epoch: float) -> str:
     """A date Slack shows in each reader's time zone, with a UTC fallback."""
     seconds = int(epoch)
-    fallback = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    fallback = "%04d-%02d-%02d %02d:%02d UTC" % time.gmtime(seconds)[:5]
     return f"<!date^{seconds}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
