@@ -299,6 +299,7 @@ class ConnectionStore:
         self._recheck = redis.register_script(script_source("recheck.lua"))
         self._revalidate = redis.register_script(script_source("revalidate.lua"))
         self._home = redis.register_script(script_source("home.lua"))
+        self._notified = redis.register_script(script_source("notified.lua"))
 
     # -- writes ------------------------------------------------------------------------------------
 
@@ -605,20 +606,7 @@ class ConnectionStore:
         """Remember that health `version` was announced; False when it (or a later one) already was."""
         if not is_connection_id(conn_id):
             return False
-        key = health_key(conn_id)
-        with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    pipe.watch(key)
-                    if int(pipe.hget(key, "notified") or 0) >= version:
-                        pipe.reset()
-                        return False
-                    pipe.multi()
-                    pipe.hset(key, "notified", str(version))
-                    pipe.execute()
-                    return True
-                except redis_py.WatchError:
-                    continue
+        return self._notified(keys=[health_key(conn_id)], args=[int(version)]) == 1
 
     @guarded
     def claim_rechecks(

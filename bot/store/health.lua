@@ -22,12 +22,7 @@ version = version + 1
 redis.call('HSET', KEYS[3], 'version', tostring(version), unpack(req.fields))
 
 if type(req.accounts) == 'table' then
-  redis.call('DEL', KEYS[2])
-  local chunk = 400 -- pairs per HSET: unpack has a stack limit
-  for i = 1, #req.accounts, 2 * chunk do
-    redis.call('HSET', KEYS[2], unpack(req.accounts, i, math.min(i + 2 * chunk - 1, #req.accounts)))
-  end
-  redis.call('HSET', KEYS[1], 'account_count', tostring(math.floor(#req.accounts / 2)))
+  redis.call('HSET', KEYS[1], 'account_count', ce_replace_accounts(KEYS[2], req.accounts))
 end
 if type(req.audit) == 'table' then
   ce_audit(req.index, KEYS[4], KEYS[1], req.audit_maxlen, req.audit)

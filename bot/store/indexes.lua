@@ -1,4 +1,5 @@
--- The listing and re-check indexes of one connection, kept in step with its hash, and its audit index.
+-- The listing and re-check indexes of one connection, kept in step with its hash, its audit index and
+-- its member accounts.
 -- Prepended (by bot.store.connections) to every script that changes a connection's state, status,
 -- org_id or decided_at, or appends to ce:audit, so an index changes in the same atomic script as what
 -- it indexes.
@@ -56,4 +57,15 @@ local function ce_audit(idx, audit_key, conn_key, maxlen, fields)
   redis.call('RPUSH', list, entry_id)
   redis.call('LTRIM', list, -tonumber(idx.audit_keep), -1)
   return entry_id
+end
+
+-- Replace the connection's member accounts (accounts: [id, json, ...]); returns their count, as the
+-- string its hash's account_count takes.
+local function ce_replace_accounts(accounts_key, accounts)
+  redis.call('DEL', accounts_key)
+  local chunk = 400 -- pairs per HSET: unpack has a stack limit
+  for i = 1, #accounts, 2 * chunk do
+    redis.call('HSET', accounts_key, unpack(accounts, i, math.min(i + 2 * chunk - 1, #accounts)))
+  end
+  return tostring(math.floor(#accounts / 2))
 end

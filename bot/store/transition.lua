@@ -34,14 +34,6 @@ local function field_of(flat, name)
   return nil
 end
 
-local function hset_chunked(key, flat)
-  local chunk = 400 -- pairs per HSET: unpack has a stack limit
-  for i = 1, #flat, 2 * chunk do
-    local last = math.min(i + 2 * chunk - 1, #flat)
-    redis.call('HSET', key, unpack(flat, i, last))
-  end
-end
-
 -- 1. the connection
 local current = redis.call('HMGET', conn_key, 'state', 'requester')
 local state, requester = current[1], current[2]
@@ -111,10 +103,8 @@ else
 end
 
 if type(req.accounts) == 'table' then
-  redis.call('DEL', KEYS[2])
-  hset_chunked(KEYS[2], req.accounts)
   sets[#sets + 1] = 'account_count'
-  sets[#sets + 1] = tostring(math.floor(#req.accounts / 2))
+  sets[#sets + 1] = ce_replace_accounts(KEYS[2], req.accounts)
 end
 
 redis.call('HSET', conn_key, unpack(sets))

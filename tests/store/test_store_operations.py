@@ -148,6 +148,12 @@ def test_a_health_version_is_announced_once(store):
     assert store.mark_notified(conn.id, 1) is True
     assert store.mark_notified(conn.id, 1) is False
     assert store.health(conn.id).notified == 1
+    store.record_health(conn.id, Health(checked_at=2.0), expected_version=1)
+    store.record_health(conn.id, Health(checked_at=3.0), expected_version=2)
+    assert store.mark_notified(conn.id, 3) is True
+    assert store.mark_notified(conn.id, 2) is False  # an older announcement, late: not announced again
+    assert store.health(conn.id).notified == 3
+    assert store.mark_notified("not-an-id", 4) is False
 
 
 # -- scheduler claims --------------------------------------------------------------------------------------
