@@ -133,6 +133,7 @@ def web_runtime(mode: str):
     config = configuration.load(mode)
     runtime = Runtime(config, worker_process=True)
     logs.instrument(runtime)
+    runtime.app  # noqa: B018 - built now, to be frozen with the rest
     gc.collect()
     gc.freeze()
     return config, runtime

@@ -10,8 +10,8 @@
   configured secrets (the signing secret has no recognisable shape).
 - **JSON lines.** With `CE_LOG_JSON=true` each record is one JSON object on
   one line: time, level, logger, message, and `conn` / `user` when known.
-  They are known from `bind(conn=…, user=…)` and from `instrument(runtime)`,
-  which scopes every Slack request (once its signature is verified) and every job.
+  They are known from `bind(conn=…, user=…)`, from `scope_requests(app)`, which scopes every
+  Slack request (once its signature is verified), and from `instrument(runtime)`, every job.
 
 `setup()` is what `ce-bot` calls instead of `logging.basicConfig`.
 """
@@ -266,14 +266,13 @@ def identify(body: Any) -> None:
         scope["conn"], scope["user"] = request_identity(body if isinstance(body, Mapping) else {})
 
 
-def instrument(runtime) -> None:
-    """Records carry the connection and Slack user of the Slack request or job they belong to.
+def scope_requests(app) -> None:
+    """Records carry the connection and Slack user of the Slack request they belong to.
 
     Bolt runs listeners after its middleware chain has returned, so a middleware cannot wrap them:
     `async_dispatch` opens a scope for the request (a context variable: each request is its own
     task) and the app's middleware (after signature verification, so a forged request names nobody)
     fills it in with `identify`."""
-    app = runtime.app
     dispatch = app.async_dispatch
 
     async def dispatch_in_scope(request):
@@ -284,6 +283,10 @@ def instrument(runtime) -> None:
             _request.reset(token)
 
     app.async_dispatch = dispatch_in_scope
+
+
+def instrument(runtime) -> None:
+    """Records carry the connection of the job they belong to (a request's: `scope_requests`)."""
     for worker in runtime.workers:
         worker.handlers = {kind: _bound_to_job(handler) for kind, handler in worker.handlers.items()}
 

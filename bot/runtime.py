@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -72,7 +73,6 @@ class Runtime:
             ack_store=self.ack_store,
             ack_flow=ConnectionFlow(self.ack_store, config, clock=clock, aws=aws),
         )
-        self.app = build_app(self.services, async_slack_client(config))
         self.followups = Followups(self.services, self.client)
         self.operations = Operations(self.store, config, flow=self.services.flow, clock=clock)
         self.operations_followups = OperationsFollowups(
@@ -93,6 +93,11 @@ class Runtime:
         ]
         self.scheduler = Scheduler(self.operations, clock=clock, tick=scheduler_tick, on_home_refresh=self.home.publish)
         self.worker_process = WorkerProcess(redis_url) if worker_process else None
+
+    @functools.cached_property
+    def app(self) -> AsyncApp:
+        """The Bolt app that answers Slack, built on first use: a `ce-bot worker` never needs it."""
+        return build_app(self.services, async_slack_client(self.config))
 
     def start(self) -> None:
         if self.worker_process is not None:

@@ -166,6 +166,7 @@ def build_app(services: Services, client: AsyncWebClient) -> AsyncApp:
     for surface in surfaces.ALL:
         surface.register(router)
     router.attach(app)
+    logs.scope_requests(app)
     return app
 
 
