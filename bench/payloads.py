@@ -24,12 +24,26 @@ from bot.slack.views.modals import ids_modal
 
 VERIFICATION_TOKEN = "standin-verification-token"  # the deprecated `token` field Slack still sends
 
+SIGNING_SECRET = "bench-signing-secret"
+BOT_TOKEN = "xoxb-bench-token"
 TEAM = "T0CE"
 APP_ID = "A0CE"
 CHANNEL = "C0CE"
 REQUESTER = "U0REQ"
 APPROVER = "U0APP"
+APPROVERS = (APPROVER, "U0APP2")  # every server's CE_APPROVERS
 PATH = "/slack/events"
+
+# The AWS side of a benchmark connection
+REGION = "us-east-1"
+ROOT_ID = "r-ab12"
+STACK_SET_NAME = "CloudEntitlements-MemberRoles"
+MANAGEMENT_ACCOUNT = "123456789012"
+
+
+def role_arn(account: str) -> str:
+    """The management role a connection's user deploys in `account`."""
+    return f"arn:aws:iam::{account}:role/CloudEntitlementsManagementRole"
 
 
 def signature(secret: str, timestamp: int | str, body: bytes) -> str:
@@ -93,12 +107,12 @@ def pending_connection(conn_id: str, org_id: str, accounts: int = 50) -> Connect
         created_at=now,
         updated_at=now,
         org_id=org_id,
-        root_id="r-ab12",
+        root_id=ROOT_ID,
         external_id="e" * 32,
-        stack_set_name="CloudEntitlements-MemberRoles",
-        region="us-east-1",
-        role_arn="arn:aws:iam::123456789012:role/CloudEntitlementsManagementRole",
-        management_account_id="123456789012",
+        stack_set_name=STACK_SET_NAME,
+        region=REGION,
+        role_arn=role_arn(MANAGEMENT_ACCOUNT),
+        management_account_id=MANAGEMENT_ACCOUNT,
         account_count=accounts,
     )
 
@@ -181,7 +195,7 @@ def view_submission_body(view: dict, typed: dict[str, str], user: str = REQUESTE
     return _form(payload)
 
 
-def ids_submission_body(conn_id: str, org_id: str, root_id: str = "r-ab12", user: str = REQUESTER) -> bytes:
+def ids_submission_body(conn_id: str, org_id: str, root_id: str = ROOT_ID, user: str = REQUESTER) -> bytes:
     """The IDs modal of `conn_id`, submitted with `org_id` and `root_id` typed in."""
     return view_submission_body(ids_modal(conn_id), {ids.ORGANIZATION_ID_BLOCK: org_id, ids.ROOT_ID_BLOCK: root_id}, user)
 

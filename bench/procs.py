@@ -13,14 +13,18 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.payloads import REGION
+
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+AWS_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # moto's stand-in credentials
 
 
 def free_port() -> int:
@@ -32,7 +36,7 @@ def free_port() -> int:
 def python_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CE_", "REDIS_URL", "AWS_"))}
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    env.update(AWS_CREDENTIALS, AWS_DEFAULT_REGION=REGION)
     env.update(extra or {})
     return env
 
@@ -155,12 +159,14 @@ def start_standin(workdir: Path, name: str, args: list[str], timeout: float = 12
         text=True,
     )
     proc = Proc(name, popen, log)
-    deadline = time.monotonic() + timeout
-    line = popen.stdout.readline()  # blocks until ready (or the process dies: "")
-    if not line or time.monotonic() > deadline:
-        proc.stop()
+    lines: list[str] = []  # the ready line, or "" if the process ended first
+    reader = threading.Thread(target=lambda: lines.append(popen.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not lines or not lines[0]:
+        proc.stop()  # a reader still waiting gets "" and ends
         raise RuntimeError(f"{name} did not start:\n{proc.log_tail()}")
-    proc.info = json.loads(line)
+    proc.info = json.loads(lines[0])
     return proc
 
 

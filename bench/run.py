@@ -34,13 +34,12 @@ from pathlib import Path
 
 from bench import payloads, procs, report, seed
 from bench.load import run_cell
+from bench.payloads import BOT_TOKEN, SIGNING_SECRET
 from bench.report import B1, B2, B2X, CE, CEBG
+from bench.standins import TRUSTED_ACCOUNT
 
 CE_LIST = "ce-bot (list)"  # ce-bot on a Redis holding only the 1,000 organizations: the /ce list cells
 
-SIGNING_SECRET = "bench-signing-secret"
-BOT_TOKEN = "xoxb-bench-token"
-TRUSTED_ACCOUNT = "111122223333"
 SCENARIOS = ("help", "list", "approve", "submit")
 BG_VALIDATIONS = 100
 AWS_DELAY = 2.0
@@ -211,8 +210,8 @@ class Bench:
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": self.api_url,
             "CE_TRUSTED_ACCOUNT_ID": TRUSTED_ACCOUNT,
-            "CE_APPROVERS": f"{payloads.APPROVER},U0APP2",
-            "AWS_REGION": "us-east-1",
+            "CE_APPROVERS": ",".join(payloads.APPROVERS),
+            "AWS_REGION": payloads.REGION,
         }
 
     def ce_names(self) -> list[str]:
@@ -418,10 +417,10 @@ class Bench:
         slack = WebClient(token=BOT_TOKEN, base_url=self.api_url)
         self.bg_conns = []
         for org in self.aws_slow.info["orgs"]:
-            conn = self.bg_store.create(requester=seed.REQUESTER, channel=seed.CHANNEL, ttl=seed.TTL)
-            posted = slack.chat_postMessage(channel=seed.CHANNEL, text=f"Connecting {org['org_id']}")
+            conn = self.bg_store.create(requester=payloads.REQUESTER, channel=payloads.CHANNEL, ttl=seed.TTL)
+            posted = slack.chat_postMessage(channel=payloads.CHANNEL, text=f"Connecting {org['org_id']}")
             self.bg_store.update(conn.id, parent_ts=posted["ts"])
-            result = self.bg_flow.submit_ids(conn.id, actor=seed.REQUESTER, organization_id=org["org_id"],
+            result = self.bg_flow.submit_ids(conn.id, actor=payloads.REQUESTER, organization_id=org["org_id"],
                                              root_id=org["root_id"])
             if not result.ok:
                 raise RuntimeError(f"background connection: {result.refusal}")
@@ -442,8 +441,8 @@ class Bench:
                 break
             conn = self.bg_store.get(conn_id)
             if conn and conn.state in (State.AWAITING_STACK, State.VALIDATION_FAILED):
-                role = f"arn:aws:iam::{org['management_account_id']}:role/CloudEntitlementsManagementRole"
-                if self.bg_flow.submit_role(conn_id, actor=seed.REQUESTER, role_arn=role, region="us-east-1").ok:
+                role = payloads.role_arn(org["management_account_id"])
+                if self.bg_flow.submit_role(conn_id, actor=payloads.REQUESTER, role_arn=role, region=payloads.REGION).ok:
                     missing -= 1
         return before
 

@@ -14,16 +14,12 @@ from __future__ import annotations
 import os
 from concurrent.futures import ProcessPoolExecutor
 
+from bench.payloads import APPROVER, CHANNEL, MANAGEMENT_ACCOUNT, REGION, REQUESTER, ROOT_ID, STACK_SET_NAME, role_arn
 from bot.connection.states import SYSTEM_ACTOR, Event
 from bot.store.client import connect
 from bot.store.connections import ConnectionStore
 
-REQUESTER = "U0REQ"
-APPROVER = "U0APP"
-CHANNEL = "C0CE"
 TTL = 7 * 24 * 3600.0
-ROOT_ID = "r-ab12"
-STACK_SET_NAME = "CloudEntitlements-MemberRoles"
 
 
 def org_id(kind: str, i: int) -> str:
@@ -43,16 +39,16 @@ def account_list(org_index: int, n: int) -> list[dict[str, str]]:
 def _to_pending(store: ConnectionStore, kind: str, i: int, accounts: int) -> str:
     conn = store.create(requester=REQUESTER, channel=CHANNEL, ttl=TTL)
     fields = {"org_id": org_id(kind, i), "root_id": ROOT_ID, "external_id": f"{i:032x}",
-              "stack_set_name": STACK_SET_NAME, "region": "us-east-1"}
+              "stack_set_name": STACK_SET_NAME, "region": REGION}
     for step in (
         lambda: store.transition(conn.id, Event.SUBMIT_IDS, actor=REQUESTER, fields=fields, ttl=TTL),
         lambda: store.transition(
             conn.id, Event.SUBMIT_ROLE, actor=REQUESTER, ttl=TTL,
-            fields={"role_arn": "arn:aws:iam::123456789012:role/CloudEntitlementsManagementRole"},
+            fields={"role_arn": role_arn(MANAGEMENT_ACCOUNT)},
         ),
         lambda: store.transition(
             conn.id, Event.VALIDATION_PASSED, actor=SYSTEM_ACTOR, ttl=TTL, accounts=account_list(i, accounts),
-            fields={"management_account_id": "123456789012", "validated_at": "1700000000.0", "last_checks": "[]"},
+            fields={"management_account_id": MANAGEMENT_ACCOUNT, "validated_at": "1700000000.0", "last_checks": "[]"},
         ),
     ):
         result = step()

@@ -25,6 +25,10 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
+from bench.payloads import APPROVERS, BOT_TOKEN, REGION, REQUESTER
+from bench.procs import AWS_CREDENTIALS
+
+TRUSTED_ACCOUNT = "111122223333"  # ce-bot's own account (CE_TRUSTED_ACCOUNT_ID): the member roles trust it
 STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
 
 
@@ -103,7 +107,7 @@ def slack(args) -> None:
     from bot.playground.slack_standin import SlackStandIn
 
     standin = SlackStandIn(bot_token=args.token).start()
-    for user in ("U0REQ", "U0APP", "U0APP2"):
+    for user in (REQUESTER, *APPROVERS):
         standin.add_user(user)
     sink = response_sink()
     _ready({"api_url": standin.api_url, "responses_url": f"http://127.0.0.1:{sink.server_address[1]}/"})
@@ -115,12 +119,12 @@ def slack(args) -> None:
 # --- AWS -----------------------------------------------------------------------------------------
 
 
-def seed_organizations(orgs: int, accounts: int, stack_set: bool, region: str = "us-east-1") -> list[dict]:
+def seed_organizations(orgs: int, accounts: int, stack_set: bool, region: str = REGION) -> list[dict]:
     """`orgs` organizations (all features, StackSets trusted access), each with `accounts` member
     accounts, written into moto's in-memory backends through the in-process mock. The first lives in
     moto's default account; the others each in an account of their own (a role in that account acts
     in its organization, as in AWS)."""
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
+    for name, value in AWS_CREDENTIALS.items():
         os.environ.setdefault(name, value)
     os.environ.pop("AWS_ENDPOINT_URL", None)
     import boto3
@@ -139,7 +143,7 @@ def seed_organizations(orgs: int, accounts: int, stack_set: bool, region: str = 
         for k in range(orgs):
             account = DEFAULT_ACCOUNT_ID if k == 0 else f"{200000000000 + k:012d}"
             os.environ["MOTO_ACCOUNT_ID"] = account
-            org = boto3.client("organizations", region_name="us-east-1")
+            org = boto3.client("organizations", region_name=REGION)
             organization = org.create_organization(FeatureSet="ALL")["Organization"]
             backend = organizations_backends[account]["aws"]
             for i in range(accounts):
@@ -152,7 +156,7 @@ def seed_organizations(orgs: int, accounts: int, stack_set: bool, region: str = 
                 deploy_member_stack_set(
                     root_id=root_id,
                     region=region,
-                    template_body=member_template(external_id="bench", trusted_account_id="111122223333"),
+                    template_body=member_template(external_id="bench", trusted_account_id=TRUSTED_ACCOUNT),
                     session=boto3.Session(region_name=region),
                 )
             made.append({"org_id": organization["Id"], "root_id": root_id, "management_account_id": account})
@@ -224,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.standins")
     roles = parser.add_subparsers(dest="role", required=True)
     s = roles.add_parser("slack")
-    s.add_argument("--token", default="xoxb-bench-token")
+    s.add_argument("--token", default=BOT_TOKEN)
     a = roles.add_parser("aws")
     a.add_argument("--orgs", type=int, default=1)
     a.add_argument("--accounts", type=int, default=3)

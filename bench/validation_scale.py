@@ -13,6 +13,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench.payloads import APPROVER, CHANNEL, REGION, REQUESTER, role_arn
+from bench.procs import AWS_CREDENTIALS
+from bench.standins import TRUSTED_ACCOUNT
+
 
 def validate_big(aws_info: dict, work: Path) -> dict:
     from bot.aws.session import CLIENT_CONFIG, AwsAccess
@@ -32,19 +36,19 @@ def validate_big(aws_info: dict, work: Path) -> dict:
         client.meta.events.register("before-send", lambda **_: sends.update([service]))
         return client
 
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ.update(AWS_ENDPOINT_URL=aws_info["moto_url"], AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", *AWS_CREDENTIALS)}
+    os.environ.update(AWS_CREDENTIALS, AWS_ENDPOINT_URL=aws_info["moto_url"])
     folder = work / "redis-validation"
     server = EmbeddedRedis(folder)
     server.start()
     try:
         store = ConnectionStore(connect(server.url))
-        config = Config(trusted_account_id="111122223333", approvers=frozenset({"U0APP"}))
+        config = Config(trusted_account_id=TRUSTED_ACCOUNT, approvers=frozenset({APPROVER}))
         flow = ConnectionFlow(store, config, aws=AwsAccess(client_factory=counting_client))
-        conn = store.create(requester="U0REQ", channel="C0CE", ttl=3600)
-        assert flow.submit_ids(conn.id, actor="U0REQ", organization_id=org["org_id"], root_id=org["root_id"]).ok
-        role = f"arn:aws:iam::{org['management_account_id']}:role/CloudEntitlementsManagementRole"
-        assert flow.submit_role(conn.id, actor="U0REQ", role_arn=role, region="us-east-1").ok
+        conn = store.create(requester=REQUESTER, channel=CHANNEL, ttl=3600)
+        assert flow.submit_ids(conn.id, actor=REQUESTER, organization_id=org["org_id"], root_id=org["root_id"]).ok
+        role = role_arn(org["management_account_id"])
+        assert flow.submit_role(conn.id, actor=REQUESTER, role_arn=role, region=REGION).ok
 
         record_time = [0.0]
         record = flow.record_validation
