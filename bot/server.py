@@ -18,12 +18,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.runtime import Runtime
+from bot.slack import payload_parsing
 
 # Slack's payloads are a few kilobytes: an unauthenticated body is never buffered beyond this.
 MAX_BODY = 1024 * 1024
 
 
 def create_http_app(runtime: Runtime) -> Starlette:
+    payload_parsing.install()
     async def slack_events(request: Request):
         timestamp = request.headers.get("x-slack-request-timestamp", "")
         if runtime.config.slack_signing_secret and not (timestamp.isascii() and timestamp.isdigit()):
