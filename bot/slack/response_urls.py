@@ -1,13 +1,15 @@
-"""Posts to Slack's response_urls over kept-alive connections.
+"""Posts to Slack's response_urls, over kept-alive HTTPS connections.
 
 The SDK's `WebhookClient` opens a new connection, TLS handshake included, for every message. A
 worker answering clicks all day posts to the same host again and again, so each worker thread
-keeps one connection per host and reuses it. Slack closes idle connections; one idle longer than
-`IDLE` is not reused, and a post that finds its reused connection closed is sent again at once on
-a new one (the request never reached Slack). Otherwise the SDK's retry rules apply
-(`retries.py`): connection errors twice, a 429 after its Retry-After three times, a 500 or
-503 twice, with the SDK's backoff. Posts through a proxy go through the SDK's client, which knows
-proxies.
+keeps one HTTPS connection per host and reuses it. Slack closes idle connections; one idle longer
+than `IDLE` is not reused, and a post that finds its reused connection closed is sent again at once
+on a new one (the request never reached Slack). Plain-HTTP hosts (stand-ins, local tools) get a
+connection per message with `Connection: close`, as urllib sends: a connection costs little there,
+and a server that serves one connection at a time is never held by an idle one. Otherwise the
+SDK's retry rules apply (`retries.py`): connection errors twice, a 429 after its Retry-After three
+times, a 500 or 503 twice, with the SDK's backoff. Posts through a proxy go through the SDK's
+client, which knows proxies.
 """
 
 from __future__ import annotations
@@ -33,11 +35,13 @@ _CONNECTION_ERRORS = (ConnectionError, socket.gaierror)  # RemoteDisconnected is
 
 
 class ResponsePoster:
-    """POSTs JSON messages to response_urls; one kept-alive connection per host and thread."""
+    """POSTs JSON messages to response_urls; one kept-alive connection per host and thread for the
+    `keep_alive` schemes."""
 
     def __init__(self, *, timeout: float = TIMEOUT, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic):  # fmt: skip
+                 clock: Callable[[], float] = time.monotonic, keep_alive: tuple[str, ...] = ("https",)):  # fmt: skip
         self.timeout = timeout
+        self.keep_alive = keep_alive
         self.sleep = sleep
         self.clock = clock
         self._local = threading.local()
@@ -76,6 +80,7 @@ class ResponsePoster:
 
     def _send(self, parts, target: str, body: bytes, context) -> tuple[int, dict, str]:
         """One request and its answer; a kept-alive connection found closed is replaced once, at once."""
+        keep = parts.scheme in self.keep_alive
         key = (parts.scheme, parts.hostname, parts.port, id(context))
         connections: dict = self._local.__dict__.setdefault("connections", {})
         kept = connections.pop(key, None)
@@ -84,31 +89,34 @@ class ResponsePoster:
             kept = None
         if kept is not None:
             try:
-                return self._exchange(connections, key, kept[0], target, body)
+                return self._exchange(connections, key, kept[0], target, body, keep)
             except (ConnectionError, http.client.BadStatusLine):
                 kept[0].close()  # closed while idle: the request did not reach the server
         connection = self._connect(parts, context)
         try:
-            return self._exchange(connections, key, connection, target, body)
+            return self._exchange(connections, key, connection, target, body, keep)
         except BaseException:
             connection.close()
             raise
 
-    def _exchange(self, connections: dict, key, connection, target: str, body: bytes) -> tuple[int, dict, str]:
-        connection.request("POST", target, body=body, headers={
-            "Content-Type": "application/json;charset=utf-8", "User-Agent": "ce-bot"})  # fmt: skip
+    def _exchange(self, connections: dict, key, connection, target: str, body: bytes,
+                  keep: bool) -> tuple[int, dict, str]:  # fmt: skip
+        headers = {"Content-Type": "application/json;charset=utf-8", "User-Agent": "ce-bot"}
+        if not keep:
+            headers["Connection"] = "close"
+        connection.request("POST", target, body=body, headers=headers)
         if hasattr(socket, "TCP_QUICKACK") and connection.sock is not None:
             # A server writing its headers and body apart waits (Nagle) for the headers' ACK, which a
             # kept-alive connection delays by 40 ms: ACK at once.
             connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
         response = connection.getresponse()
         text = response.read().decode("utf-8", "replace")
-        headers = {name.lower(): value for name, value in response.getheaders()}
-        if response.will_close:
-            connection.close()
-        else:
+        answer = {name.lower(): value for name, value in response.getheaders()}
+        if keep and not response.will_close:
             connections[key] = (connection, self.clock())
-        return response.status, headers, text
+        else:
+            connection.close()
+        return response.status, answer, text
 
     def _connect(self, parts, context) -> http.client.HTTPConnection:
         if parts.scheme == "https":

@@ -20,6 +20,7 @@ class Hooks:
     def __init__(self):
         self.script: list[tuple[int, dict, bool]] = []
         self.received: list[tuple[int, dict]] = []  # (connection number, message)
+        self.closing: list[bool] = []  # whether each request asked for its connection to be closed
         self.connections = 0
         hooks = self
 
@@ -37,6 +38,7 @@ class Hooks:
             def do_POST(self):
                 length = int(self.headers["Content-Length"])
                 hooks.received.append((self.number, json.loads(self.rfile.read(length))))
+                hooks.closing.append(self.headers.get("Connection", "").lower() == "close")
                 status, headers, drop = hooks.script.pop(0) if hooks.script else (200, {}, False)
                 self.send_response(status)
                 for name, value in headers.items():
@@ -84,7 +86,8 @@ def clock():
 
 @pytest.fixture
 def poster(clock):
-    return ResponsePoster(timeout=5, sleep=clock.sleep, clock=clock)
+    """Keeping plain-HTTP connections alive too, as it does HTTPS ones (the stand-in speaks HTTP)."""
+    return ResponsePoster(timeout=5, sleep=clock.sleep, clock=clock, keep_alive=("http", "https"))
 
 
 def test_posts_reuse_one_connection(hooks, poster):
@@ -93,6 +96,16 @@ def test_posts_reuse_one_connection(hooks, poster):
         assert (answer.status_code, answer.body) == (200, "ok")
     assert hooks.received == [(1, {"text": f"page {n}", "response_type": "ephemeral"}) for n in range(3)]
     assert hooks.connections == 1
+    assert hooks.closing == [False, False, False]
+
+
+def test_plain_http_hosts_get_a_connection_per_message_closed_after_it(hooks, clock):
+    """A server that serves one connection at a time is never held by an idle one of ours."""
+    poster = ResponsePoster(timeout=5, sleep=clock.sleep, clock=clock)
+    for n in range(3):
+        assert poster.post(hooks.url, {"text": f"page {n}"}).status_code == 200
+    assert [number for number, _ in hooks.received] == [1, 2, 3]
+    assert hooks.closing == [True, True, True]
 
 
 def test_a_connection_closed_while_idle_is_replaced_and_the_message_sent_once(hooks, poster, clock):
