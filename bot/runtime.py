@@ -100,6 +100,7 @@ class Runtime:
         return build_app(self.services, async_slack_client(self.config))
 
     def start(self) -> None:
+        self.services.approvers.prefetch()
         if self.worker_process is not None:
             self.worker_process.start()
             return

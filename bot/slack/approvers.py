@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 log = logging.getLogger(__name__)
 GROUP_CACHE_SECONDS = 300
-# The first lookup may sit on an ack path (later ones run after it): bounded, and never sleeping out a
+# A lookup before any succeeded may sit on an ack path (later ones run beside it): bounded, and never sleeping out a
 # 429's Retry-After; when it fails, the members known before are kept.
 LOOKUP_TIMEOUT = 1.5
 
@@ -38,7 +38,8 @@ class Approvers:
 
     async def includes_async(self, user_id: str) -> bool:
         """`includes`, from an ack path: the members known are used at once and, when they are due for
-        a refresh, refreshed in a thread after the ack. Only the very first lookup is waited for."""
+        a refresh, refreshed in a thread after the ack. Only a lookup before any succeeded (`prefetch`
+        starts one at start-up) is waited for."""
         if user_id in self.users:
             return True
         if not self.groups:
@@ -48,6 +49,15 @@ class Approvers:
         if not self._fresh() and (self._refreshing is None or self._refreshing.done()):
             self._refreshing = asyncio.ensure_future(asyncio.to_thread(self._group_members))
         return user_id in self._members
+
+    def prefetch(self) -> threading.Thread | None:
+        """Read the approver user groups' members now, in a thread, so that the first Approve or
+        Reject after start-up does not wait for them on its ack path. None without user groups."""
+        if not self.groups:
+            return None
+        thread = threading.Thread(target=self._group_members, name="approver-groups", daemon=True)
+        thread.start()
+        return thread
 
     def _fresh(self) -> bool:
         return self.clock() - self._fetched_at < GROUP_CACHE_SECONDS

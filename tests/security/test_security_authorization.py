@@ -135,10 +135,12 @@ def test_forged_and_replayed_modal_submissions_are_refused(bot, standin, redis_u
 def test_group_approvers_are_checked_with_slack_and_never_guessed(standin, redis_url, bots, tmp_path):
     group, member = "S0SECURITY", "U0GRPMEMBER"
     standin.set_usergroup(group, [member])
+    # Slack will not say who is in it: not to the read at start-up, nor to the one of the first click
+    standin.fail_next("usergroups.users.list", error="missing_scope", status=200, times=2)
     bot = bots(bot_env(redis_url, standin, tmp_path / "data", CE_APPROVERS=f"{APPROVER},{group}"))
     slack = slack_for(bot, standin)
+    wait_until(lambda: standin.calls_to("usergroups.users.list"), 5, "the approver groups read at start-up")
     first = set_up_connection(redis_url, standin, requester=REQUESTER, org_id="o-authz000007", until="pending_approval")
-    standin.fail_next("usergroups.users.list", error="missing_scope", status=200)  # Slack will not say who is in it
     slack.click(member, message=approval_request(standin, redis_url, first), action_id=ids.APPROVE)
     standin.wait_for_response(lambda r: r.user == member and "Only approvers" in str(r.payload))
     assert connection(redis_url, first)["state"] == "pending_approval"

@@ -45,3 +45,25 @@ def test_the_first_lookup_is_waited_for_and_later_ones_run_beside_the_ack():
         assert await approvers.includes_async("U0NEW") and not await approvers.includes_async("U0OLD")
 
     run(scenario())
+
+
+def test_group_members_are_read_when_the_bot_starts_so_no_ack_waits_for_them():
+    approvers = Approvers(frozenset({"S0GROUP"}), WebClient(token="xoxb-test"))
+    lookup = Lookup({"U0MEMBER"})
+    approvers._lookup = lookup
+    approvers.prefetch().join(5)
+    assert lookup.calls == 1
+
+    async def first_click():
+        assert await approvers.includes_async("U0MEMBER")
+        assert not await approvers.includes_async("U0OTHER")
+
+    run(first_click())
+    assert lookup.calls == 1
+
+
+def test_without_user_groups_nothing_is_read_at_start():
+    approvers = Approvers(frozenset({"U0BOSS"}), WebClient(token="xoxb-test"))
+    lookup = Lookup(set())
+    approvers._lookup = lookup
+    assert approvers.prefetch() is None and lookup.calls == 0
