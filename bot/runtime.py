@@ -8,6 +8,8 @@ import threading
 import time
 from typing import Callable
 
+from slack_bolt.async_app import AsyncApp
+
 from bot.aws.session import AwsAccess
 from bot.config import Config
 from bot.connection.flow import ConnectionFlow

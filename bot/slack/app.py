@@ -81,8 +81,8 @@ def async_slack_client(config: Config) -> AsyncWebClient:
 
 
 class RetryingRespond(Respond):
-    """Bolt's `respond` (a POST to response_url), sent over a kept-alive connection with the SDK's
-    retry rules (`response_urls.POSTER`): Bolt's own opens a connection per message and retries only
+    """Bolt's `respond` (a POST to response_url), sent by `response_urls.POSTER`: kept-alive HTTPS
+    connections and the SDK's retry rules. Bolt's own opens a connection per message and retries only
     connection errors, so a 429 from response_url would silently lose the message."""
 
     def __call__(self, text="", blocks=None, attachments=None, response_type=None, replace_original=None,

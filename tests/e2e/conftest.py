@@ -13,7 +13,7 @@ import pytest
 
 from bot.playground.sandbox_org import create_sandbox_organization, enforce_trust_policies
 from bot.playground.slack_standin import SlackStandIn
-from tests.support.bot_server import RunningBot, free_port, serve_env, start_bot  # noqa: F401 - imported by tests
+from tests.support.bot_server import free_port, serve_env, start_bot  # noqa: F401 - imported by tests
 from tests.support.slack_requests import SlackClientSim
 
 SIGNING_SECRET = "e2e-signing-secret"

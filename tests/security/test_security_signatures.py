@@ -152,7 +152,7 @@ def test_an_oversized_body_is_refused_before_it_is_read(standin, redis_url, bots
     before = dump(redis_url)
 
     def status_for(headers: dict[str, str]) -> int:
-        lines = [f"POST /slack/events HTTP/1.1", f"Host: {address.netloc}", f"Content-Length: {size}", *(f"{k}: {v}" for k, v in headers.items())]
+        lines = ["POST /slack/events HTTP/1.1", f"Host: {address.netloc}", f"Content-Length: {size}", *(f"{k}: {v}" for k, v in headers.items())]
         with socket.create_connection((address.hostname, address.port), timeout=5) as connection:
             connection.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
             connection.sendall(b"payload=" + b"x" * 1024)  # the start of the body; the rest never comes
