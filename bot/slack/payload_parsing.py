@@ -7,12 +7,14 @@ decoded as `%` → `=` and `+` → space through it (about 30 µs). Anything els
 fields, JSON, non-ASCII, a lone `%`, a line break, a literal `=`, which `a2b_qp` would read
 differently) goes to Bolt's own parser, so the result is always the one Bolt would have made.
 
-`install()` puts `parse_body` where Bolt's HTTP requests (`AsyncBoltRequest`) look it up.
+`install()` puts `parse_body` where Bolt's HTTP requests (`AsyncBoltRequest`) look it up, when it
+finds Bolt's own there.
 """
 
 from __future__ import annotations
 
 import binascii
+import inspect
 import json
 import re
 from typing import Any
@@ -22,6 +24,7 @@ from slack_bolt.request.internals import parse_body as bolt_parse_body
 
 PREFIX = "payload="
 _NOT_AN_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_BOLT_PARAMETERS = list(inspect.signature(bolt_parse_body).parameters)
 
 
 def parse_body(body: str, content_type: str | None) -> dict[str, Any]:
@@ -36,4 +39,7 @@ def parse_body(body: str, content_type: str | None) -> dict[str, Any]:
 
 
 def install() -> None:
-    async_request.parse_body = parse_body
+    """Only over Bolt's own `parse_body`, with the parameters this one takes: should a Bolt release
+    parse otherwise, its parser stays."""
+    if async_request.__dict__.get("parse_body") is bolt_parse_body and _BOLT_PARAMETERS == ["body", "content_type"]:
+        async_request.parse_body = parse_body

@@ -113,3 +113,12 @@ def test_install_is_what_bolt_requests_use(monkeypatch):
     assert async_request.parse_body is parse_body
     assert request.body == {"type": "block_actions", "user": {"id": "U0APP"}}
     assert request.context.user_id == "U0APP"
+
+
+def test_install_leaves_a_parser_that_is_not_bolts_own(monkeypatch):
+    def other(body, content_type):
+        return {}
+
+    monkeypatch.setattr(async_request, "parse_body", other)
+    payload_parsing.install()
+    assert async_request.parse_body is other
