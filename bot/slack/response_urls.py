@@ -8,8 +8,9 @@ on a new one (the request never reached Slack). Plain-HTTP hosts (stand-ins, loc
 connection per message with `Connection: close`, as urllib sends: a connection costs little there,
 and a server that serves one connection at a time is never held by an idle one. Otherwise the
 SDK's retry rules apply (`retries.py`): connection errors twice, a 429 after its Retry-After three
-times, a 500 or 503 twice, with the SDK's backoff. Posts through a proxy go through the SDK's
-client, which knows proxies.
+times, a 500 or 503 twice, with the SDK's backoff. Posts through a proxy (given, or from
+HTTPS_PROXY and the like, read as the SDK reads them) go through the SDK's client, which knows
+proxies.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import time
 from typing import Callable
 from urllib.parse import urlsplit
 
+from slack_sdk.proxy_env_variable_loader import load_http_proxy_from_env
 from slack_sdk.webhook import WebhookClient, WebhookResponse
 
 from bot.slack.retries import CONNECTION_RETRIES, RATE_LIMIT_RETRIES, SERVER_ERROR_RETRIES, retry_handlers
@@ -48,6 +50,7 @@ class ResponsePoster:
 
     def post(self, url: str, message: dict, *, proxy: str | None = None,
              ssl: ssl_lib.SSLContext | None = None) -> WebhookResponse:  # fmt: skip
+        proxy = proxy or load_http_proxy_from_env()  # what the SDK's clients read: HTTPS_PROXY and the like
         if proxy:
             return WebhookClient(url=url, proxy=proxy, ssl=ssl, timeout=int(self.timeout),
                                  retry_handlers=retry_handlers()).send_dict(message)  # fmt: skip

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 
 import pytest
 
+from bot.slack import response_urls
 from bot.slack.app import RetryingRespond
 from bot.slack.response_urls import IDLE, ResponsePoster
 from tests.support.bot_server import free_port
@@ -177,3 +179,20 @@ def test_respond_sends_blocks_through_the_poster(hooks):
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Organizations*"}}]
     assert respond(text="Organizations", blocks=blocks, response_type="ephemeral").status_code == 200
     assert hooks.received[-1][1] == {"text": "Organizations", "blocks": blocks, "response_type": "ephemeral"}
+
+
+def test_a_proxy_from_the_environment_is_used_as_the_sdk_would(monkeypatch, poster):
+    """Behind an egress proxy (HTTPS_PROXY), posts go through the SDK's client and that proxy, as before."""
+    sent = []
+
+    class Client:
+        def __init__(self, url, proxy, **_):
+            sent.append((url, proxy))
+
+        def send_dict(self, message):
+            return SimpleNamespace(status_code=200)
+
+    monkeypatch.setattr(response_urls, "WebhookClient", Client)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    assert poster.post("https://hooks.slack.com/actions/T1/1/abc", {"text": "hi"}).status_code == 200
+    assert sent == [("https://hooks.slack.com/actions/T1/1/abc", "http://proxy.internal:3128")]
