@@ -131,8 +131,7 @@ def web_runtime(mode: str):
     from bot.runtime import Runtime
 
     config = configuration.load(mode)
-    runtime = Runtime(config, worker_process=True)
-    logs.instrument(runtime)
+    runtime = Runtime(config, worker_process=True)  # its jobs run (and are instrumented) in the worker child
     runtime.app  # noqa: B018 - built now, to be frozen with the rest
     gc.collect()
     gc.freeze()

@@ -260,7 +260,7 @@ def request_identity(body: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def identify(body: Any) -> None:
-    """Name the connection and the user of the request being handled, when `instrument` opened a scope."""
+    """Name the connection and the user of the request being handled, when `scope_requests` opened a scope."""
     scope = _request.get()
     if scope is not None:
         scope["conn"], scope["user"] = request_identity(body if isinstance(body, Mapping) else {})

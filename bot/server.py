@@ -26,6 +26,7 @@ MAX_BODY = 1024 * 1024
 
 def create_http_app(runtime: Runtime) -> Starlette:
     payload_parsing.install()
+
     async def slack_events(request: Request):
         timestamp = request.headers.get("x-slack-request-timestamp", "")
         if runtime.config.slack_signing_secret and not (timestamp.isascii() and timestamp.isdigit()):

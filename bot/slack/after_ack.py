@@ -99,11 +99,12 @@ class AfterAck:
         body = json.loads(job.data["body"])
         url = response_url(body)
         respond = RetryingRespond(response_url=url, proxy=self.client.proxy, ssl=self.client.ssl) if url else None
-        if job.attempt > 1 or self.clock() - enqueued_at(job) > DEADLINE:
+        waited = self.clock() - enqueued_at(job)
+        if job.attempt > 1 or waited > DEADLINE:
             # Taken over from a worker that died while running it (it may have done part), or never
             # started in time: not run now, and the person is told which.
             log.warning("after-ack handler %s not run (attempt %d, handed over %.0f s ago)",
-                        handler.__name__, job.attempt, self.clock() - enqueued_at(job))  # fmt: skip
+                        handler.__name__, job.attempt, waited)  # fmt: skip
             if respond is not None:
                 tell(respond, messages.INTERRUPTED if job.attempt > 1 else messages.TOO_LATE)
             return

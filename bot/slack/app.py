@@ -62,22 +62,16 @@ class Services:
 
 def slack_client(config: Config) -> WebClient:
     """Every Web API call goes to SLACK_API_URL; 429s and transient errors are retried."""
-    return WebClient(
-        token=config.slack_bot_token or None,
-        base_url=config.slack_api_url,
-        timeout=10,
-        retry_handlers=retry_handlers(),
-    )
+    return WebClient(**_web_api(config), retry_handlers=retry_handlers())
 
 
 def async_slack_client(config: Config) -> AsyncWebClient:
     """The event loop's client, for the rare call an ack path makes after answering (a notice modal)."""
-    return AsyncWebClient(
-        token=config.slack_bot_token or None,
-        base_url=config.slack_api_url,
-        timeout=10,
-        retry_handlers=async_retry_handlers(),
-    )
+    return AsyncWebClient(**_web_api(config), retry_handlers=async_retry_handlers())
+
+
+def _web_api(config: Config) -> dict:
+    return {"token": config.slack_bot_token or None, "base_url": config.slack_api_url, "timeout": 10}
 
 
 class RetryingRespond(Respond):

@@ -39,10 +39,8 @@ async def app_home_opened(ack, body, client, context) -> None:
 
 @after_ack
 def home_opened(body, client, context, respond) -> None:
-    event = body.get("event") or {}
-    user = event.get("user") or ""
-    if event.get("tab") != "home" or not user:
-        return
+    """The Home tab opened (`app_home_opened` hands over only those, with their user)."""
+    user = body["event"]["user"]
     services = services_of(context)
     event_id = str(body.get("event_id") or "")
     try:

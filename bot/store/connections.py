@@ -614,16 +614,8 @@ class ConnectionStore:
     ) -> list[str]:
         """Connected, active organizations due for a health re-check (max(decided_at, claimed_at) + interval
         <= now), claimed (with a job each) atomically; reads only ce:recheck's due entries."""
-        now = float(self.clock()) if now is None else float(now)
-        request = {
-            "now": repr(now),
-            "due": repr(now - float(interval)),
-            "limit": int(limit),
-            "conn_prefix": CONN_PREFIX,
-            "health_suffix": HEALTH_SUFFIX,
-            "job_kind": "recheck",
-        }
-        return list(self._recheck(keys=[RECHECK_KEY, stream_key(job_queue)], args=[json.dumps(request)]))
+        return self._claim_due(self._recheck, [RECHECK_KEY, stream_key(job_queue)], since=interval, now=now,
+                               limit=limit, health_suffix=HEALTH_SUFFIX, job_kind="recheck")  # fmt: skip
 
     @guarded
     def claim_stuck_validations(
@@ -632,15 +624,15 @@ class ConnectionStore:
         """Connections in validating since (updated_at or their last claim) at least `stuck_after` ago, whose
         validate job was lost, claimed with a new `validate` job each, atomically (revalidate.lua); reads only
         the connections in flight (ce:in_flight) created by then."""
+        return self._claim_due(self._revalidate, [IN_FLIGHT_KEY, stream_key(job_queue)], since=stuck_after, now=now,
+                               limit=limit, job_kind="validate")  # fmt: skip
+
+    def _claim_due(self, script, keys: list[str], *, since: float, now: float | None, limit: int, **extra) -> list[str]:
+        """A scheduler claim script's answer: what was due `since` seconds before `now`, at most `limit`."""
         now = float(self.clock()) if now is None else float(now)
-        request = {
-            "now": repr(now),
-            "due": repr(now - float(stuck_after)),
-            "limit": int(limit),
-            "conn_prefix": CONN_PREFIX,
-            "job_kind": "validate",
-        }
-        return list(self._revalidate(keys=[IN_FLIGHT_KEY, stream_key(job_queue)], args=[json.dumps(request)]))
+        request = {"now": repr(now), "due": repr(now - float(since)), "limit": int(limit), "conn_prefix": CONN_PREFIX}
+        request.update(extra)
+        return list(script(keys=keys, args=[json.dumps(request)]))
 
     @guarded
     def first_sighting(self, key: str, ttl: float) -> bool:
