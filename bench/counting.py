@@ -52,13 +52,11 @@ def wrap_dispatch(app, path: str) -> None:
 def main() -> None:
     import uvicorn
 
-    from bot import config as configuration
-    from bot.runtime import Runtime
+    from bot.cli import web_runtime
     from bot.server import create_http_app
 
     install()
-    config = configuration.load("serve")
-    runtime = Runtime(config, worker_process=True)
+    config, runtime = web_runtime("serve")
     wrap_dispatch(runtime.app, os.environ["BENCH_TRIPS_FILE"])
     uvicorn.run(create_http_app(runtime), host=os.environ.get("HOST", "127.0.0.1"), port=config.port,
                 log_level="warning", access_log=False)

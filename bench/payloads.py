@@ -21,6 +21,7 @@ from bot.connection.model import Connection, State
 from bot.slack import ids
 from bot.slack.views.approval import approval_request
 from bot.slack.views.modals import ids_modal
+from bot.template.render import MANAGEMENT_ROLE_NAME, STACK_SET_NAME
 
 VERIFICATION_TOKEN = "standin-verification-token"  # the deprecated `token` field Slack still sends
 
@@ -37,13 +38,12 @@ PATH = "/slack/events"
 # The AWS side of a benchmark connection
 REGION = "us-east-1"
 ROOT_ID = "r-ab12"
-STACK_SET_NAME = "CloudEntitlements-MemberRoles"
 MANAGEMENT_ACCOUNT = "123456789012"
 
 
 def role_arn(account: str) -> str:
     """The management role a connection's user deploys in `account`."""
-    return f"arn:aws:iam::{account}:role/CloudEntitlementsManagementRole"
+    return f"arn:aws:iam::{account}:role/{MANAGEMENT_ROLE_NAME}"
 
 
 def signature(secret: str, timestamp: int | str, body: bytes) -> str:

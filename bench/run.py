@@ -291,20 +291,17 @@ class Bench:
         host = f"127.0.0.1:{proc.port}"
         total = (self.p.list_requests if scenario == "list" else self.p.requests)[clients]
         requests = build_requests(scenario, total, host, self.base_url, pools)
-        redis_pid = self.redis[physical].pid if physical in self.redis else None
-        worker_pid = self.worker_pid(physical)
+        # the processes whose CPU time the cell records: the server, and a ce-bot's Redis and worker process
+        pids = {"cpu_s": proc.pid, "redis_cpu_s": self.redis[physical].pid if physical in self.redis else None,
+                "worker_cpu_s": self.worker_pid(physical)}
         self._drain(physical)
         gc.collect()
         gc.disable()
         try:
-            before = procs.cpu_sample(proc.pid)
-            redis_before = procs.cpu_sample(redis_pid) if redis_pid else None
-            worker_before = procs.cpu_sample(worker_pid) if worker_pid else None
+            before = {key: procs.cpu_sample(pid) for key, pid in pids.items() if pid}
             result = run_cell("127.0.0.1", proc.port, requests, clients=clients, total=total, keep_bodies=total)
             self._drain(physical)
-            cpu = procs.cpu_sample(proc.pid).since(before)
-            redis_cpu = procs.cpu_sample(redis_pid).since(redis_before) if redis_pid else None
-            worker_cpu = procs.cpu_sample(worker_pid).since(worker_before) if worker_pid else None
+            cpu = {key: procs.cpu_sample(pids[key]).since(sample) for key, sample in before.items()}
         finally:
             gc.enable()
         bodies = Counter(result.bodies)
@@ -312,7 +309,7 @@ class Bench:
             "phase": phase, "round": round_no, "server": server, "scenario": scenario, "clients": clients,
             "requests": result.count, "wall_s": result.wall_s, "errors": result.errors,
             "statuses": {str(k): v for k, v in result.statuses.items()},
-            "cpu_s": cpu, "redis_cpu_s": redis_cpu, "worker_cpu_s": worker_cpu,
+            **{key: cpu.get(key) for key in pids},
             "latencies_ns": result.latencies_ns,
             "answers": {body[:160].decode("utf-8", "replace"): count for body, count in bodies.most_common(3)},
         }
@@ -337,10 +334,14 @@ class Bench:
             return
         import redis as redis_py
 
+        from bot.jobs.queue import stream_key
+        from bot.slack.after_ack import QUEUE as INTERACTIVE
+
         client = redis_py.Redis.from_url(self.redis[server].url)
+        queues = [stream_key(INTERACTIVE), stream_key("slack")]
         try:
             deadline = time.monotonic() + timeout
-            while (client.xlen("ce:jobs:interactive") or client.xlen("ce:jobs:slack")) and time.monotonic() < deadline:
+            while any(client.xlen(queue) for queue in queues) and time.monotonic() < deadline:
                 time.sleep(0.01)
         finally:
             client.close()

@@ -14,10 +14,11 @@ from __future__ import annotations
 import os
 from concurrent.futures import ProcessPoolExecutor
 
-from bench.payloads import APPROVER, CHANNEL, MANAGEMENT_ACCOUNT, REGION, REQUESTER, ROOT_ID, STACK_SET_NAME, role_arn
+from bench.payloads import APPROVER, CHANNEL, MANAGEMENT_ACCOUNT, REGION, REQUESTER, ROOT_ID, role_arn
 from bot.connection.states import SYSTEM_ACTOR, Event
 from bot.store.client import connect
 from bot.store.connections import ConnectionStore
+from bot.template.render import STACK_SET_NAME
 
 TTL = 7 * 24 * 3600.0
 

@@ -66,9 +66,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def _serve(handler: type[_Handler], port: int) -> ThreadingHTTPServer:
-    """`handler` on 127.0.0.1:`port` (0: any free port), served from a daemon thread."""
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+def _serve(handler: type[_Handler]) -> ThreadingHTTPServer:
+    """`handler` on 127.0.0.1 at a free port, served from a daemon thread."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     server.request_queue_size = 256
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
@@ -78,7 +78,7 @@ def _serve(handler: type[_Handler], port: int) -> ThreadingHTTPServer:
 # --- Slack ---------------------------------------------------------------------------------------
 
 
-def response_sink(port: int = 0) -> ThreadingHTTPServer:
+def response_sink() -> ThreadingHTTPServer:
     """Where the benchmark's response_urls point: answers `ok` at once, as Slack does, and keeps count
     and the last few messages (`GET /_bench/responses`). Slack's own cost of showing a message is not the
     bot's, so it should not compete with the bot for the machine's two cores."""
@@ -100,7 +100,7 @@ def response_sink(port: int = 0) -> ThreadingHTTPServer:
                 payload = {"counts": dict(counts), "last": [b.decode("utf-8", "replace") for b in last]}
             self._answer(200, [("Content-Type", "application/json")], json.dumps(payload).encode())
 
-    return _serve(Sink, port)
+    return _serve(Sink)
 
 
 def slack(args) -> None:
@@ -177,7 +177,7 @@ def _operation(headers, body: bytes) -> str:
         return "?"
 
 
-def delaying_proxy(upstream_port: int, delay: float, port: int = 0) -> ThreadingHTTPServer:
+def delaying_proxy(upstream_port: int, delay: float) -> ThreadingHTTPServer:
     counts: Counter = Counter()
     lock = threading.Lock()
 
@@ -205,7 +205,7 @@ def delaying_proxy(upstream_port: int, delay: float, port: int = 0) -> Threading
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
 
-    return _serve(Proxy, port)
+    return _serve(Proxy)
 
 
 def aws(args) -> None:
