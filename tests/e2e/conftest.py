@@ -13,12 +13,11 @@ import pytest
 
 from bot.playground.sandbox_org import create_sandbox_organization, enforce_trust_policies
 from bot.playground.slack_standin import SlackStandIn
-from tests.support.bot_server import free_port, serve_env, start_bot  # noqa: F401 - imported by tests
+from tests.support.bot_server import TRUSTED_ACCOUNT, free_port, serve_env, start_bot  # noqa: F401 - imported by tests
 from tests.support.slack_requests import SlackClientSim
 
 SIGNING_SECRET = "e2e-signing-secret"
 BOT_TOKEN = "xoxb-e2e-token"
-TRUSTED_ACCOUNT = "111122223333"
 REQUESTER, APPROVER, SECOND_APPROVER, BYSTANDER = "U0REQ", "U0APP", "U0APP2", "U0BYS"
 CHANNEL = "C0CE"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.playground.sandbox_stack import deploy_rendered_template
 from bot.slack import ids
 from tests.e2e.conftest import CHANNEL, REQUESTER
 
@@ -94,8 +95,6 @@ class Journey:
 
     def deployed_role(self, org_id: str, root_id: str) -> str:
         """Start, enter the IDs, deploy the shared template's stack: the role ARN to enter next."""
-        from bot.playground.sandbox_stack import deploy_rendered_template
-
         self.start()
         self.submit_ids(org_id, root_id)
         _, template = self.template()

@@ -69,8 +69,6 @@ def redis_of(redis_url: str) -> redis_py.Redis:
     return redis_py.Redis.from_url(redis_url, decode_responses=True)
 
 
-
-
 @dataclass
 class Connected:
     journey: Journey

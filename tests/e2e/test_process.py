@@ -84,11 +84,11 @@ def test_socket_mode_needs_an_app_level_token(token, problem, tmp_path):
     assert "SLACK_APP_TOKEN" in result.stderr and problem in result.stderr
 
 
-@pytest.mark.parametrize("missing, variable", [("REDIS_URL", "REDIS_URL"), ("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN")])
-def test_a_worker_on_its_own_needs_the_bots_redis_and_token(missing, variable, redis_url, tmp_path):
+@pytest.mark.parametrize("variable", ["REDIS_URL", "SLACK_BOT_TOKEN"])
+def test_a_worker_on_its_own_needs_the_bots_redis_and_token(variable, redis_url, tmp_path):
     """`ce-bot worker` joins a running bot's Redis: it never starts an embedded one of its own."""
     env = base_env(REDIS_URL=redis_url)
-    env.pop(missing)
+    env.pop(variable)
     result = subprocess.run([CE_BOT, "worker"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

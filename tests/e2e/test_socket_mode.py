@@ -23,6 +23,7 @@ from bot.slack import ids
 from bot.slack.views import messages
 from tests.e2e.conftest import APPROVER, BOT_TOKEN, CHANNEL, REQUESTER, TRUSTED_ACCOUNT
 from tests.e2e.journey import has_button
+from tests.support.processes import parent_of, worker_children
 from tests.support.socket_mode import CONNECTIONS_OPEN, SocketModeSlack, SocketModeStandIn
 
 APP_TOKEN = "xapp-1-A0CE-e2e-token"
@@ -63,33 +64,6 @@ class SocketBot:
             return self.process.wait(WAIT)
         except subprocess.TimeoutExpired:
             pytest.fail(f"ce-bot socket did not stop within {WAIT}s of SIGTERM; its output:\n{self.output()}")
-
-
-def worker_children(parent: int) -> list[int]:
-    """PIDs of the `ce-bot worker` processes started for `parent` (`python -m bot.cli worker --parent PID`)."""
-    wanted = ["bot.cli", "worker", "--parent", str(parent)]
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                args = f.read().decode(errors="replace").split("\0")
-        except OSError:
-            continue  # gone meanwhile
-        if args[-1] == "":
-            args.pop()
-        if args[-4:] == wanted:
-            found.append(int(entry))
-    return found
-
-
-def parent_of(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 @pytest.fixture

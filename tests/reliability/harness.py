@@ -24,14 +24,13 @@ import redis as redis_py
 
 from bot.playground.slack_standin import SlackStandIn
 from bot.store.embedded import EmbeddedRedis
-from tests.support.bot_server import RunningBot, free_port, serve_env, start_bot  # noqa: F401 - imported by tests
+from tests.support.bot_server import TRUSTED_ACCOUNT, RunningBot, free_port, serve_env, start_bot  # noqa: F401 - imported by tests
 from tests.support.redis_state import dump  # noqa: F401 - imported by tests
 from tests.support.slack_requests import SlackClientSim
 
 REPO = Path(__file__).resolve().parents[2]
 SIGNING_SECRET = "f3a9c1d2e4b5a6978877665544332211"
 BOT_TOKEN = "xoxb-1111111111-2222222222222-ReliabilityTestToken01"
-TRUSTED_ACCOUNT = "111122223333"
 REQUESTER, REQUESTER2, APPROVER, SECOND_APPROVER, BYSTANDER = "U0REQ", "U0REQ2", "U0APP", "U0APP2", "U0BYS"
 CHANNEL = "C0CE"
 STORE_UNAVAILABLE = "state store is unavailable"  # what the user reads when Redis is away
@@ -127,8 +126,6 @@ def jobs_settled(redis_url: str) -> bool:
         return all(client.xlen(key) == 0 for key in client.scan_iter("ce:jobs:*"))
     finally:
         client.close()
-
-
 
 
 def connection(redis_url: str, conn_id: str) -> dict:

@@ -5,31 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
-from pathlib import Path
 
 from tests.reliability.harness import CHANNEL, REQUESTER, bot_env, http_get, slack_for, wait_until
-
-
-def worker_children(pid: int) -> list[int]:
-    """The `bot.cli worker` processes whose parent is `pid`."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) != pid:
-                continue
-            if b"worker" in (stat.parent / "cmdline").read_bytes():
-                found.append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            pass
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+from tests.support.processes import alive, worker_children
 
 
 def worker_said(bot) -> str:

@@ -5,6 +5,7 @@ from store_testkit import Clock
 
 from bot.store.client import connect
 from bot.store.connections import ConnectionStore
+from tests.reliability.harness import own_redis  # noqa: F401 - a Redis of the test's own, to hang, kill and restart
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
-"""Helpers for the store tests: a controllable clock, a full dump of ce:* keys, connections in any state."""
+"""Helpers for the store tests: a controllable clock, a full dump of ce:* keys, connections in any state,
+calls started at once."""
 
 from __future__ import annotations
 
 import itertools
+import threading
+from typing import Any, Callable, Iterable
 
 from bot.connection.model import State
 from bot.connection.states import SYSTEM_ACTOR, Event
@@ -93,3 +96,28 @@ def connection_in(store: ConnectionStore, state: State, *, org: str | None = Non
         conn = result.connection
     assert conn.state is state
     return conn
+
+
+def connected(store: ConnectionStore, **kw):
+    """A connection in CONNECTED with its organization active, as read back from the store."""
+    conn = connection_in(store, State.CONNECTED, **kw)
+    store.update(conn.id, status="active")
+    return store.get(conn.id)
+
+
+def at_once(call: Callable[[Any], Any], items: Iterable[Any]) -> list:
+    """`call(item)` for every item, each in a thread of its own, all released together; the results, in order."""
+    items = list(items)
+    barrier = threading.Barrier(len(items))
+    results: list = [None] * len(items)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = call(items[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(items))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

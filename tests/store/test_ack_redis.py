@@ -12,7 +12,6 @@ import redis as redis_py
 
 from bot.store.ack_redis import AckRedis
 from bot.store.embedded import redis_server_binary
-from tests.reliability.harness import RedisProcess
 from tests.support.bot_server import free_port
 from tests.support.event_loop import run
 
@@ -60,30 +59,28 @@ def test_many_callers_at_once_each_get_their_own_reply(redis_url):
     assert run(scenario()) == [f"caller {i}" for i in range(500)]
 
 
-def test_a_hung_redis_times_out_and_the_next_call_gets_a_fresh_connection(tmp_path):
-    server = RedisProcess(tmp_path / "redis").start()
-    try:
-        async def scenario():
-            client = AckRedis(server.url, timeout=0.3)
-            assert await client.execute("PING") == "PONG"
-            server.pause()
-            started = time.monotonic()
-            with pytest.raises(redis_py.TimeoutError):
-                await client.execute("SET", "late", "1")
-            took = time.monotonic() - started
-            server.resume()
-            assert await client.execute("PING") == "PONG"
-            await client.close()
-            return took
+def test_a_hung_redis_times_out_and_the_next_call_gets_a_fresh_connection(own_redis):
+    server = own_redis.start()
 
-        assert run(scenario()) < 1.0
-        assert server.client().get("late") == "1"  # a timed-out write may still be applied: hence maybe_applied
-    finally:
-        server.stop()
+    async def scenario():
+        client = AckRedis(server.url, timeout=0.3)
+        assert await client.execute("PING") == "PONG"
+        server.pause()
+        started = time.monotonic()
+        with pytest.raises(redis_py.TimeoutError):
+            await client.execute("SET", "late", "1")
+        took = time.monotonic() - started
+        server.resume()
+        assert await client.execute("PING") == "PONG"
+        await client.close()
+        return took
+
+    assert run(scenario()) < 1.0
+    assert server.client().get("late") == "1"  # a timed-out write may still be applied: hence maybe_applied
 
 
-def test_redis_down_then_killed_then_back(tmp_path):
-    server = RedisProcess(tmp_path / "redis")
+def test_redis_down_then_killed_then_back(own_redis):
+    server = own_redis
 
     async def scenario():
         client = AckRedis(server.url)
@@ -99,10 +96,7 @@ def test_redis_down_then_killed_then_back(tmp_path):
         assert await client.execute("PING") == "PONG"
         await client.close()
 
-    try:
-        run(scenario())
-    finally:
-        server.stop()
+    run(scenario())
 
 
 @pytest.fixture
@@ -123,14 +117,15 @@ def tcp_redis_with_password(tmp_path):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.02)
-    yield port, client
+    client.close()
+    yield port
     process.kill()
     process.wait()
 
 
 @pytest.mark.parametrize("credentials", [":s3cret", "default:s3cret"])
 def test_tcp_with_a_password_and_a_database(tcp_redis_with_password, credentials):
-    port, _ = tcp_redis_with_password
+    port = tcp_redis_with_password
 
     async def scenario(url):
         client = AckRedis(url)

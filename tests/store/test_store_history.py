@@ -4,7 +4,7 @@ connections recorded before that index existed still get theirs from the scan.""
 
 from __future__ import annotations
 
-from store_testkit import APPROVER, connection_in
+from store_testkit import APPROVER, connected, connection_in
 
 from bot.connection.health import Health
 from bot.connection.model import OrgStatus, State
@@ -22,12 +22,6 @@ def index_of(conn_id: str) -> str:
 def scanned(redis, conn_id: str) -> list[AuditEntry]:
     """What the history was before the index: every ce:audit entry of the connection, oldest first."""
     return [AuditEntry.from_entry(i, e) for i, e in redis.xrange("ce:audit") if e.get("conn") == conn_id]
-
-
-def connected(store):
-    conn = connection_in(store, State.CONNECTED)
-    store.update(conn.id, status="active")
-    return conn
 
 
 def test_every_audit_writer_indexes_its_entry_for_the_connection(store, redis):

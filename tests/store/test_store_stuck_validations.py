@@ -3,9 +3,7 @@ claimed atomically from the connections in flight (`claim_stuck_validations`), b
 
 from __future__ import annotations
 
-import threading
-
-from store_testkit import actor_for, connection_in
+from store_testkit import APPROVER, actor_for, at_once, connection_in, fields_for
 
 from bot.config import Config
 from bot.connection.model import State
@@ -17,8 +15,7 @@ from bot.store.client import connect
 from bot.store.connections import ConnectionStore
 
 BOUND = 15 * 60.0
-ROLE = {"role_arn": "arn:aws:iam::123456789012:role/CloudEntitlementsReadOnly"}
-CONFIG = Config(trusted_account_id="111122223333", approvers=frozenset({"UAPPROVER"}))
+CONFIG = Config(trusted_account_id="111122223333", approvers=frozenset({APPROVER}))
 
 
 def validate_jobs(redis) -> list[dict]:
@@ -52,7 +49,7 @@ def test_a_validation_stuck_past_the_bound_is_claimed_once_per_period_with_a_job
 def test_validating_again_counts_from_the_new_submission(store, clock):
     conn = connection_in(store, State.VALIDATION_FAILED)
     clock.advance(5 * BOUND)  # created long ago; validating again only now
-    assert store.transition(conn.id, Event.SUBMIT_ROLE, fields=ROLE, **actor_for(Event.SUBMIT_ROLE)).ok
+    assert store.transition(conn.id, Event.SUBMIT_ROLE, fields=fields_for(Event.SUBMIT_ROLE), **actor_for(Event.SUBMIT_ROLE)).ok
     assert store.claim_stuck_validations(stuck_after=BOUND, now=clock.now + BOUND - 1) == []
     assert store.claim_stuck_validations(stuck_after=BOUND, now=clock.now + BOUND) == [conn.id]
 
@@ -69,17 +66,8 @@ def test_claims_are_limited_and_the_rest_come_next(store, clock):
 def test_two_processes_claiming_at_once_claim_each_connection_once(redis_url, clock, redis):
     stores = [ConnectionStore(connect(redis_url), clock=clock) for _ in range(6)]
     stuck = {connection_in(stores[0], State.VALIDATING).id for _ in range(20)}
-    barrier = threading.Barrier(len(stores))
-    claims: list[str] = []
-
-    def claim(store):
-        barrier.wait()
-        claims.extend(store.claim_stuck_validations(stuck_after=BOUND, now=clock.now + BOUND))
-
-    threads = [threading.Thread(target=claim, args=(s,)) for s in stores]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    assert sorted(claims) == sorted(stuck)
+    claims = at_once(lambda store: store.claim_stuck_validations(stuck_after=BOUND, now=clock.now + BOUND), stores)
+    assert sorted(sum(claims, [])) == sorted(stuck)
     assert sorted(job["conn"] for job in validate_jobs(redis)) == sorted(stuck)
 
 
@@ -120,17 +108,8 @@ def test_two_schedulers_ticking_together_re_enqueue_each_once(redis_url, clock, 
     stuck = {connection_in(stores[0], State.VALIDATING).id for _ in range(10)}
     schedulers = [scheduler(s, clock) for s in stores]
     clock.advance(BOUND)
-    barrier = threading.Barrier(2)
-    done: list[str] = []
-
-    def tick(s):
-        barrier.wait()
-        done.extend(s.tick().revalidated)
-
-    threads = [threading.Thread(target=tick, args=(s,)) for s in schedulers]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    assert sorted(done) == sorted(stuck)
+    done = at_once(lambda s: s.tick().revalidated, schedulers)
+    assert sorted(sum(done, [])) == sorted(stuck)
     assert len(validate_jobs(redis)) == len(stuck)
 
 

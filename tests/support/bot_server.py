@@ -14,6 +14,8 @@ import uvicorn
 
 from bot import config as configuration
 
+TRUSTED_ACCOUNT = "111122223333"  # the account the test bots' roles trust (CE_TRUSTED_ACCOUNT_ID)
+
 
 def serve_env(
     *, token: str, secret: str, api_url: str, redis_url: str, data_dir, approvers: str, **extra: str | None
@@ -24,7 +26,7 @@ def serve_env(
         "SLACK_SIGNING_SECRET": secret,
         "SLACK_API_URL": api_url,
         "REDIS_URL": redis_url,
-        "CE_TRUSTED_ACCOUNT_ID": "111122223333",
+        "CE_TRUSTED_ACCOUNT_ID": TRUSTED_ACCOUNT,
         "CE_APPROVERS": approvers,
         "CE_ASSUME_ROLE_TIMEOUT": "2",
         "CE_DATA_DIR": str(data_dir),

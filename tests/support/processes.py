@@ -1,0 +1,42 @@
+"""Processes as Linux's /proc shows them: a bot's `ce-bot worker` children, a process's parent, whether
+it still runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name: state, parent PID, …"""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def worker_children(parent: int) -> list[int]:
+    """PIDs of the `ce-bot worker` processes started for `parent` (`python -m bot.cli worker --parent PID`)."""
+    wanted = ["bot.cli", "worker", "--parent", str(parent)]
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue  # gone meanwhile
+        if args[-1] == "":
+            args.pop()
+        if args[-4:] == wanted:
+            found.append(int(cmdline.parent.name))
+    return found
+
+
+def parent_of(pid: int) -> int | None:
+    try:
+        return int(_stat(pid)[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie, not yet reaped, is not)."""
+    try:
+        return _stat(pid)[0] != "Z"
+    except OSError:
+        return False
