@@ -512,11 +512,6 @@ class ConnectionStore:
             in_flight_rows=tuple(_listed(row) for row in in_flight_rows),
         )
 
-    def live_connections(self) -> list[Listed]:
-        """Every connection that is open or connected (not over): connected by organization ID, then in
-        flight oldest first. Reads them all: the bot itself reads pages (`listing`)."""
-        return list(self.listing(page_size=0).rows)
-
     @guarded
     def set_status(
         self,

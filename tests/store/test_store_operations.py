@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from store_testkit import APPROVER, OTHER, connection_in, dump, new_org
+from store_testkit import APPROVER, OTHER, connected, connection_in, dump, new_org
 
 from bot.aws.health import Uncovered
 from bot.aws.validation import CheckResult, CheckStatus
@@ -20,12 +20,6 @@ from bot.store.connections import ConnectionStore, StatusOutcome, health_key
 INTERVAL = 6 * 3600.0
 
 
-def connected(store, **kw):
-    conn = connection_in(store, State.CONNECTED, **kw)
-    store.update(conn.id, status="active")
-    return store.get(conn.id)
-
-
 # -- listing -----------------------------------------------------------------------------------------------
 
 
@@ -35,7 +29,7 @@ def test_live_connections_are_the_open_and_connected_ones_with_their_health(stor
     connection_in(store, State.CANCELLED)
     connection_in(store, State.DISCONNECTED)
     store.record_health(live.id, Health(checked_at=123.0, checks=(CheckResult("a", "A", CheckStatus.FAILED),)), expected_version=0)
-    listed = {x.connection.id: x for x in store.live_connections()}
+    listed = {x.connection.id: x for x in store.listing(page_size=0).rows}
     assert set(listed) == {live.id, in_flight.id}
     assert listed[live.id].checked_at == 123.0 and listed[live.id].problems == 1
     assert listed[live.id].connection.last_checks == ""  # not read: listings stay small
@@ -291,7 +285,7 @@ def test_a_list_page_is_read_from_the_indexes_with_the_counts(store, redis, cloc
     assert store.listing(0, page_size=2, around=new.id).page == 2
     assert store.listing(0, page_size=2, around=c.id).page == 1
     assert [x.connection.id for x in store.listing(0, page_size=2, in_flight_all=True).in_flight_rows] == [old.id, new.id]
-    assert [x.connection.id for x in store.live_connections()] == [a.id, b.id, c.id, old.id, new.id]
+    assert [x.connection.id for x in store.listing(page_size=0).rows] == [a.id, b.id, c.id, old.id, new.id]
 
 
 def test_the_indexes_follow_every_state_and_status_change(store, redis):
