@@ -98,7 +98,7 @@ def test_a_worker_on_its_own_needs_the_bots_redis_and_token(variable, redis_url,
 
 def test_a_worker_on_its_own_runs_jobs_until_sigterm(redis_url, redis, tmp_path):
     env = base_env(REDIS_URL=redis_url)
-    worker = subprocess.Popen([CE_BOT, "worker"], env=env, cwd=tmp_path, stderr=subprocess.PIPE)
+    worker = subprocess.Popen([CE_BOT, "worker"], env=env, cwd=tmp_path, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 20
         while not redis.exists("ce:jobs:interactive"):  # its consumer groups are made at start
