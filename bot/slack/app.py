@@ -82,8 +82,6 @@ class RetryingRespond(Respond):
     def __call__(self, text="", blocks=None, attachments=None, response_type=None, replace_original=None,
                  delete_original=None, unfurl_links=None, unfurl_media=None, thread_ts=None,
                  metadata=None) -> WebhookResponse:  # fmt: skip
-        if self.response_url is None:
-            raise ValueError("respond is unsupported here as there is no response_url")
         if isinstance(text, dict):
             message = _build_message(**text)
         else:
@@ -91,7 +89,13 @@ class RetryingRespond(Respond):
                                      replace_original=replace_original, delete_original=delete_original,
                                      unfurl_links=unfurl_links, unfurl_media=unfurl_media, thread_ts=thread_ts,
                                      metadata=metadata)  # fmt: skip
-        return POSTER.post(self.response_url, message, proxy=self.proxy, ssl=self.ssl)
+        return self.post(message)
+
+    def post(self, message: dict, encoded: bytes | None = None) -> WebhookResponse:
+        """Post a message as built (`_build_message`), with its JSON when the caller kept it."""
+        if self.response_url is None:
+            raise ValueError("respond is unsupported here as there is no response_url")
+        return POSTER.post(self.response_url, message, encoded=encoded, proxy=self.proxy, ssl=self.ssl)
 
 
 # Slack retries only Events API deliveries (X-Slack-Retry-Num); interactive payloads are not

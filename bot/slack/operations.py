@@ -11,6 +11,9 @@ response_url: they are answered in a small modal instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+
+from slack_bolt.context.respond.internals import _build_message
 
 from bot.connection.ids import InvalidInput, parse_organization_id
 from bot.connection.model import Connection, OrgStatus, State
@@ -19,14 +22,17 @@ from bot.slack import operation_ids as ops_ids
 from bot.slack.after_ack import after_ack, handed_over
 from bot.slack.app import action_connection_id, services_of, tell
 from bot.slack.command_text import CommandLine, parse_command
+from bot.slack.response_urls import encode
 from bot.slack.views import messages
 from bot.slack.views import organizations as views
 from bot.slack.views.modals import notice_modal
 from bot.slack.views.text import escape
+from bot.store.connections import Listing
 
 VERBS = ("list", "status", "enable", "disable", "disconnect", "cancel")
 NEEDS_ORGANIZATION = ("status", "enable", "disable", "disconnect")
 MAX_PAGE = 10_000
+LIST_PAGES_KEPT = 32  # list pages kept rendered and encoded, about 60 kB each
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,22 @@ def show(body, client, respond, message: dict, *, replace: bool = False, modal: 
         client.views_open(trigger_id=body["trigger_id"], view=modal or _as_modal(message))
 
 
+def show_list(body, client, respond, listing: Listing, *, replace: bool = False) -> None:
+    """A page of `/ce list`. To a response_url it goes as `_list_message` made it: once per page as it
+    stands, so the same page asked again, by anyone, is not rendered and encoded again."""
+    if body.get("response_url") or body.get("command"):
+        respond.post(*_list_message(listing, replace))
+    else:
+        show(body, client, respond, views.list_page(listing), replace=replace)
+
+
+@lru_cache(maxsize=LIST_PAGES_KEPT)
+def _list_message(listing: Listing, replace: bool) -> tuple[dict, bytes]:
+    """A list page as `respond` posts it, and its JSON (read-only: it is shared)."""
+    message = _build_message(**views.list_page(listing), response_type="ephemeral", replace_original=replace)
+    return message, encode(message)
+
+
 def _as_modal(message: dict) -> dict:
     return {
         "type": "modal",
@@ -134,7 +156,7 @@ def run_command(body, client, context, respond) -> None:
 
 
 def list_command(operation, body, client, context, respond) -> None:
-    show(body, client, respond, views.list_page(operations_of(context).list_page(0)))
+    show_list(body, client, respond, operations_of(context).list_page(0))
 
 
 def status_command(operation, body, client, context, respond) -> None:
@@ -220,7 +242,7 @@ def show_page(body, client, context, respond) -> None:
     if not value.isdigit() or int(value) >= MAX_PAGE:
         answer(body, client, respond, "That page doesn't exist. Type `/ce list` again.")
         return
-    show(body, client, respond, views.list_page(operations_of(context).list_page(int(value))), replace=True)
+    show_list(body, client, respond, operations_of(context).list_page(int(value)), replace=True)
 
 
 @after_ack
@@ -251,8 +273,7 @@ def _redraw(body, context, respond, ops: Operations, conn: Connection) -> None:
     """Show the message the button sat in as it now stands (a list page or a status message)."""
     block_id = str(_action(body).get("block_id", ""))
     if block_id.startswith(ops_ids.LIST_ROW + ":"):
-        listing = ops.list_page(around=conn.id)
-        respond(**views.list_page(listing), response_type="ephemeral", replace_original=True)
+        respond.post(*_list_message(ops.list_page(around=conn.id), True))
     elif block_id == ops_ids.STATUS_ACTIONS:
         respond(**views.status_message(conn, **status_parts(context, conn)), response_type="ephemeral", replace_original=True)
 

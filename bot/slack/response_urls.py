@@ -48,8 +48,9 @@ class ResponsePoster:
         self.clock = clock
         self._local = threading.local()
 
-    def post(self, url: str, message: dict, *, proxy: str | None = None,
+    def post(self, url: str, message: dict, *, encoded: bytes | None = None, proxy: str | None = None,
              ssl: ssl_lib.SSLContext | None = None) -> WebhookResponse:  # fmt: skip
+        """POST `message`; `encoded` is its `encode(message)` when the caller kept it."""
         proxy = proxy or load_http_proxy_from_env()  # what the SDK's clients read: HTTPS_PROXY and the like
         if proxy:
             return WebhookClient(url=url, proxy=proxy, ssl=ssl, timeout=int(self.timeout),
@@ -60,7 +61,7 @@ class ResponsePoster:
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
-        body = json.dumps(message).encode("utf-8")
+        body = encode(message) if encoded is None else encoded
         failures = rate_limited = server_errors = 0
         while True:
             try:
@@ -125,6 +126,11 @@ class ResponsePoster:
         if parts.scheme == "https":
             return http.client.HTTPSConnection(parts.hostname, parts.port, timeout=self.timeout, context=context)
         return http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
+
+
+def encode(message: dict) -> bytes:
+    """A message as a response_url's JSON body."""
+    return json.dumps(message).encode("utf-8")
 
 
 def _backoff(attempt: int) -> float:

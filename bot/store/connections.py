@@ -54,6 +54,7 @@ LISTED_FIELDS = (
     "id", "state", "requester", "channel", "created_at", "updated_at", "org_id", "status", "account_count",
     "management_account_id", "expires_at", "validated_at", "decided_by", "decided_at",
 )  # fmt: skip
+LISTINGS_KEPT = 64  # listings kept parsed (about 25 kB each)
 
 CONNECTION_ID = re.compile(r"[0-9a-f]{16}")
 
@@ -499,18 +500,8 @@ class ConnectionStore:
             "around": around if is_connection_id(around) else "",
             "in_flight_all": bool(in_flight_all),
         }
-        page, connected, active, in_flight, rows, in_flight_rows = self._organizations(
-            keys=[ORGS_KEY, IN_FLIGHT_KEY, RECHECK_KEY], args=[json.dumps(request)]
-        )
-        return Listing(
-            rows=tuple(_listed(row) for row in rows),
-            page=int(page),
-            page_size=int(page_size) if page_size > 0 else max(1, int(connected) + int(in_flight)),
-            connected=int(connected),
-            active=int(active),
-            in_flight=int(in_flight),
-            in_flight_rows=tuple(_listed(row) for row in in_flight_rows),
-        )
+        reply = self._organizations(keys=[ORGS_KEY, IN_FLIGHT_KEY, RECHECK_KEY], args=[json.dumps(request)])
+        return _listing(reply, int(page_size))
 
     @guarded
     def set_status(
@@ -716,11 +707,27 @@ def transition_result(reply: Sequence) -> TransitionResult:
     return TransitionResult(False, connection, Refusal(status), _connection(holder_flat))
 
 
+@lru_cache(maxsize=LISTINGS_KEPT)
+def _listing(reply: str, page_size: int) -> Listing:
+    """A listing from organizations.lua's JSON. Kept by value: the same page asked again, by anyone,
+    reads the same reply, and parsing its rows was most of a list's cost."""
+    page, connected, active, in_flight, rows, in_flight_rows = json.loads(reply)
+    return Listing(
+        rows=tuple(_listed(row) for row in rows),  # cjson writes an empty list as {}: no rows either way
+        page=int(page),
+        page_size=page_size if page_size > 0 else max(1, int(connected) + int(in_flight)),
+        connected=int(connected),
+        active=int(active),
+        in_flight=int(in_flight),
+        in_flight_rows=tuple(_listed(row) for row in in_flight_rows),
+    )
+
+
 def _listed(row: Sequence) -> Listed:
-    values, health = row
-    data = {name: value for name, value in zip(LISTED_FIELDS, values) if value is not None}
+    values, health = row  # a field the hash lacks is false (Lua's nil in HMGET's reply)
+    data = {name: value for name, value in zip(LISTED_FIELDS, values) if value is not False}
     return Listed(
         connection=Connection.from_hash(data),
-        checked_at=float((health or [None])[0] or 0),
-        problems=int((health or [None, None])[1] or 0),
+        checked_at=float(health[0] or 0),
+        problems=int(health[1] or 0),
     )

@@ -89,6 +89,24 @@ def test_a_forged_page_number_is_refused(slack, standin, redis_url):
     assert settle(redis_url) == before
 
 
+def test_the_list_asked_again_shows_what_changed_since(slack, standin, redis_url):
+    seed(redis_url, 3)
+    slack.command(BYSTANDER, "list")
+    first = wait_ephemeral(standin, BYSTANDER, "3 connected (3 active, 0 inactive)")
+    slack.command(APPROVER, "list")
+    again = wait_ephemeral(standin, APPROVER, "Organizations in Cloud Entitlements")
+    shown = [[(b["type"], b.get("text"), b.get("elements")) for b in m["blocks"]] for m in (first, again)]
+    assert shown[0] == shown[1]  # block IDs aside, which the stand-in gives, as Slack does
+    slack.command(APPROVER, f"disable {org(1)}")
+    wait_ephemeral(standin, APPROVER, "is now *inactive*")
+    slack.command(BYSTANDER, "list")
+    changed = wait_ephemeral(standin, BYSTANDER, "3 connected (2 active, 1 inactive)")
+    rows = [b for b in changed["blocks"] if b["type"] == "actions" and b["block_id"].startswith("list:")]
+    assert [[e["action_id"] for e in r["elements"]] for r in rows] == [
+        [ops_ids.DISABLE, ops_ids.DETAILS], [ops_ids.ENABLE, ops_ids.DETAILS], [ops_ids.DISABLE, ops_ids.DETAILS]
+    ]
+
+
 def test_an_empty_list_says_how_to_start(slack, standin):
     slack.command(BYSTANDER, "list")
     wait_ephemeral(standin, BYSTANDER, "No organization is connected or being connected yet")

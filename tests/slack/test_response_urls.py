@@ -181,6 +181,15 @@ def test_respond_sends_blocks_through_the_poster(hooks):
     assert hooks.received[-1][1] == {"text": "Organizations", "blocks": blocks, "response_type": "ephemeral"}
 
 
+def test_a_message_kept_encoded_is_sent_as_it_was_encoded(hooks):
+    """A list page is posted with the JSON kept from its first post; without a response_url, nothing is."""
+    message = {"text": "Organizations", "response_type": "ephemeral", "replace_original": True}
+    assert RetryingRespond(response_url=hooks.url).post(message, response_urls.encode(message)).status_code == 200
+    assert hooks.received[-1][1] == message
+    with pytest.raises(ValueError):
+        RetryingRespond(response_url=None).post(message)
+
+
 def test_a_proxy_from_the_environment_is_used_as_the_sdk_would(monkeypatch, poster):
     """Behind an egress proxy (HTTPS_PROXY), posts go through the SDK's client and that proxy, as before."""
     sent = []
@@ -190,9 +199,10 @@ def test_a_proxy_from_the_environment_is_used_as_the_sdk_would(monkeypatch, post
             sent.append((url, proxy))
 
         def send_dict(self, message):
+            sent.append(message)
             return SimpleNamespace(status_code=200)
 
     monkeypatch.setattr(response_urls, "WebhookClient", Client)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    assert poster.post("https://hooks.slack.com/actions/T1/1/abc", {"text": "hi"}).status_code == 200
-    assert sent == [("https://hooks.slack.com/actions/T1/1/abc", "http://proxy.internal:3128")]
+    assert poster.post("https://hooks.slack.com/actions/T1/1/abc", {"text": "hi"}, encoded=b"{}").status_code == 200
+    assert sent == [("https://hooks.slack.com/actions/T1/1/abc", "http://proxy.internal:3128"), {"text": "hi"}]

@@ -288,6 +288,20 @@ def test_a_list_page_is_read_from_the_indexes_with_the_counts(store, redis, cloc
     assert [x.connection.id for x in store.listing(page_size=0).rows] == [a.id, b.id, c.id, old.id, new.id]
 
 
+def test_a_page_asked_again_is_parsed_once_and_shows_every_change(store):
+    empty = store.listing()
+    assert (empty.rows, empty.in_flight_rows, empty.total) == ((), (), 0)  # the script's JSON writes [] as {}
+    conn = connected(store, org="o-abc")
+    first = store.listing(in_flight_all=True)
+    assert store.listing(in_flight_all=True) is first  # the same reply: parsed once
+    store.set_status(OrgStatus.INACTIVE, actor=APPROVER, actor_is_approver=True, conn_id=conn.id)
+    again = store.listing(in_flight_all=True)
+    assert again.active == 0 and again.rows[0].connection.status == "inactive"
+    store.record_health(conn.id, Health(checked_at=5.0, checks=()), expected_version=0)
+    assert store.listing(in_flight_all=True).rows[0].checked_at == 5.0
+    assert first.active == 1 and first.rows[0].connection.status == "active"  # what was read stays as read
+
+
 def test_the_indexes_follow_every_state_and_status_change(store, redis):
     conn = connection_in(store, State.PENDING_APPROVAL)
     assert redis.zscore("ce:in_flight", conn.id) == conn.created_at
