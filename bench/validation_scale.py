@@ -19,7 +19,7 @@ from bench.standins import TRUSTED_ACCOUNT
 
 
 def validate_big(aws_info: dict, work: Path) -> dict:
-    from bot.aws.session import CLIENT_CONFIG, AwsAccess
+    from bot.aws.session import AwsAccess, client_config
     from bot.config import Config
     from bot.connection.flow import ConnectionFlow
     from bot.store.client import connect
@@ -31,7 +31,7 @@ def validate_big(aws_info: dict, work: Path) -> dict:
     sends: Counter = Counter()
 
     def counting_client(session, service, region):
-        client = session.client(service, region_name=region, config=CLIENT_CONFIG)
+        client = session.client(service, region_name=region, config=client_config())
         client.meta.events.register("before-call", lambda model, **_: calls.update([f"{service}:{model.name}"]))
         client.meta.events.register("before-send", lambda **_: sends.update([service]))
         return client

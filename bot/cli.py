@@ -99,6 +99,8 @@ def run_worker(parent: int | None) -> int:
     import signal
     import threading
 
+    import boto3  # noqa: F401 - now, not in the first validation (the web process never imports it)
+
     from bot.runtime import Runtime
 
     if parent:
@@ -124,7 +126,7 @@ def run_worker(parent: int | None) -> int:
 
 def web_runtime(mode: str):
     """The configuration and the runtime of a process that answers Slack (`serve`, `socket`): its jobs
-    run in a worker child. What start-up built (modules, boto3's service models, the app) is then kept
+    run in a worker child. What start-up built (modules, the app) is then kept
     out of every later garbage collection: a full collection walking it paused acks for tens of ms."""
     import gc
 

@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import boto3
-from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from bot.aws.explain import error_code, explain, is_access_denied
 from bot.aws.session import AwsAccess, home_region, partition_of
 from bot.aws.validation import MemberAccount, ValidationRequest
 from bot.connection.ids import InvalidInput, parse_role_arn
+
+if TYPE_CHECKING:
+    import boto3
+    from botocore.client import BaseClient
 
 STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
 SHOWN = 10  # at most this many accounts or instances named in one line

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from aws_testkit import EXTERNAL_ID, new_session
 from moto.sts.models import sts_backends
 
@@ -43,3 +47,19 @@ def test_partitions():
     assert home_region("aws-us-gov") == "us-gov-west-1"
     assert home_region("aws-cn") == "cn-northwest-1"
     assert home_region("aws-unknown", "eu-west-1") == "eu-west-1"
+
+
+def test_the_web_process_starts_without_importing_boto3(tmp_path):
+    """boto3 is 0.2 s of a cold start; only the worker, which calls AWS, imports it."""
+    probe = (
+        "import sys\n"
+        "from bot.cli import web_runtime\n"
+        "config, runtime = web_runtime('serve')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'boto3' or m.startswith('botocore.client')))\n"
+    )
+    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s" * 32,
+           "CE_TRUSTED_ACCOUNT_ID": "123456789012", "CE_APPROVERS": "U0APPROVER",
+           "REDIS_URL": "redis://127.0.0.1:1/0", "CE_DATA_DIR": str(tmp_path)}  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -10,7 +10,7 @@ from aws_testkit import EXTERNAL_ID, FakeClock, new_session
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
 
-from bot.aws.session import CLIENT_CONFIG, AwsAccess
+from bot.aws.session import AwsAccess, client_config
 from bot.aws.validation import CheckStatus, ValidationRequest, validate_connection
 
 ACCESS_KEY = "ASIAQSTUBBEDKEY12345"
@@ -49,7 +49,7 @@ class Stubs:
 
     def stub(self, service: str) -> Stubber:
         if service not in self.stubbers:
-            client = self.session.client(service, region_name="us-east-1", config=CLIENT_CONFIG)
+            client = self.session.client(service, region_name="us-east-1", config=client_config())
             self.clients[service] = client
             self.stubbers[service] = Stubber(client)
             self.stubbers[service].activate()
