@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET, free_port
+from tests.support.processes import worker_children
 from tests.support.slack_requests import SlackClientSim
 
 CE_BOT = str(Path(sys.executable).with_name("ce-bot"))
@@ -71,6 +72,13 @@ def test_serve_with_the_embedded_redis_answers_health_and_commands(standin, tmp_
         response = SlackClientSim(url, SIGNING_SECRET, standin).command("U0REQ", "help")
         assert response.status == 200 and response.json()["response_type"] == "ephemeral"
         assert any((tmp_path / "data").iterdir())  # state persisted under the working folder
+        # Its worker child, and every thread the child runs jobs on, yields the CPU to the acks.
+        threads: list[int] = []
+        deadline = time.monotonic() + 20
+        while len(threads) < 5 and time.monotonic() < deadline:  # its job threads started
+            time.sleep(0.1)
+            threads = [int(t.name) for w in worker_children(process.pid) for t in Path(f"/proc/{w}/task").iterdir()]
+        assert len(threads) >= 5 and {os.sched_getscheduler(t) for t in threads} == {os.SCHED_IDLE}
     finally:
         process.terminate()
         process.wait(15)
