@@ -2,7 +2,7 @@
 and IDs modal that ce-bot answers.
 
 - `served` (baseline 1): `AsyncApp(process_before_response=True)` with ce-bot's options, served
-  exactly as ce-bot is: the bot's own `bot.server.create_http_app` (Starlette, dispatch on the event
+  exactly as ce-bot is: the bot's own `bot.server.create_http_app` (its ASGI app, dispatch on the event
   loop) under `uvicorn.run` with `ce-bot serve`'s arguments.
 - `async` (baseline 2): `AsyncApp(process_before_response=True)` behind Bolt's ASGI adapter under
   uvicorn: the fastest bare Bolt configuration measured on this machine.

@@ -11,6 +11,7 @@ import urllib.parse
 
 import pytest
 
+from bot.server import MAX_BODY
 from bot.slack import ids
 from bot.slack.views.modals import ids_modal
 from tests.reliability.harness import (
@@ -131,11 +132,16 @@ def test_only_post_on_the_events_path(standin, redis_url, bots, tmp_path):
     import urllib.error
     import urllib.request
 
-    for method, path in (("GET", "/slack/events"), ("PUT", "/slack/events"), ("POST", "/healthz"), ("POST", "/")):
+    for method, path, status in (("GET", "/slack/events", 405), ("PUT", "/slack/events", 405),
+                                 ("POST", "/healthz", 405), ("POST", "/", 404), ("GET", "/slack", 404)):  # fmt: skip
         request = urllib.request.Request(bot.url + path, data=b"" if method != "GET" else None, method=method)
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=5)
-        assert refused.value.code in (404, 405)
+        assert refused.value.code == status
+        if status == 405:
+            assert refused.value.headers["Allow"] == ("POST" if path == "/slack/events" else "GET, HEAD")
+    with urllib.request.urlopen(urllib.request.Request(bot.url + "/healthz", method="HEAD"), timeout=5) as head:
+        assert head.status == 200 and head.read() == b""
     assert not standin.calls
 
 
@@ -164,4 +170,13 @@ def test_an_oversized_body_is_refused_before_it_is_read(standin, redis_url, bots
     signed = {"Content-Type": FORM, "X-Slack-Request-Timestamp": str(timestamp),
               "X-Slack-Signature": signature(SIGNING_SECRET, timestamp, body)}  # fmt: skip
     assert status_for(signed) == 413
+    # Sent in chunks, with no length declared: refused once what arrived is too much.
+    with socket.create_connection((address.hostname, address.port), timeout=5) as connection:
+        head = ["POST /slack/events HTTP/1.1", f"Host: {address.netloc}", "Transfer-Encoding: chunked",
+                f"Content-Type: {FORM}", f"X-Slack-Request-Timestamp: {timestamp}", "X-Slack-Signature: v0=00"]  # fmt: skip
+        connection.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        chunk = b"x" * 65536
+        for _ in range(MAX_BODY // len(chunk) + 1):  # just beyond the limit, so all of it is read
+            connection.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        assert int(connection.recv(1024).split()[1]) == 413
     assert not standin.calls and dump(redis_url) == before

@@ -1,4 +1,4 @@
-"""The real bot (Runtime + the Starlette app under uvicorn) in the test's process, on a free port,
+"""The real bot (Runtime + `bot.server`'s ASGI app under uvicorn) in the test's process, on a free port,
 configured only through an environment, as `ce-bot serve` is."""
 
 from __future__ import annotations
