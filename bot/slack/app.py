@@ -138,8 +138,8 @@ def build_app(services: Services, client: AsyncWebClient) -> AsyncApp:
     )
 
     async def before_handlers(request, body, context) -> bool:
-        """Runs before every handler (instead of a middleware: each costs Bolt an argument build per
-        request): hands `Services` to the handler, names the request in the logs, and says False for
+        """Runs before every handler (inside the router's one middleware: another would cost Bolt an
+        argument build per request): hands `Services` to the handler, names the request in the logs, and says False for
         Slack's retry of a delivery or `/ce connect` replayed while its signature is valid (acknowledged,
         not handled again)."""
         context["services"] = services

@@ -1,24 +1,27 @@
-"""One Bolt listener per kind of request, and a table per kind: which handler answers what.
+"""One Bolt middleware for every request, and a table per kind: which handler answers what.
 
 Bolt tries its listeners one after another and, for each, builds the
-arguments of its matchers: with a listener per button, a click on the last
-one registered would pay for every matcher before it on its ack path. So the
+arguments of its matcher (about 35 µs a build on 2 slow cores): a slash
+command registered after the click and view listeners paid for three
+matchers and its listener, four builds, where a bare app pays two. So the
 surfaces register their handlers here, by command, action_id, callback_id or
-event type, and `attach` gives Bolt one listener per kind that looks the
-handler up in a dict.
+event type, and `attach` gives Bolt one global middleware, after Bolt's own
+(signature check, authorization, url_verification), that looks the handler up
+and runs it: one build per request. What no handler takes goes on to Bolt.
 
 Every handler is a coroutine taking (ack, body, client, context). `before`, when given, runs first
 with (request, body, context) and may say False: the request is then acknowledged and not handled.
+An exception goes to the app's error handler, as a listener's does.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Awaitable, Callable
+
+from slack_bolt.request.payload_utils import is_action, is_event, is_slash_command, is_view
 
 Handler = Callable[..., Awaitable[None]]
 Before = Callable[..., Awaitable[bool]]
-ANY = re.compile(".*")
 
 
 class Router:
@@ -42,35 +45,33 @@ class Router:
         _add(self.events, event_type, handler)
 
     def attach(self, app) -> None:
-        # Clicks and submissions first: their acks are the ones that wait on Redis.
-        if self.actions:
-            app.action(ANY)(self._on_action)
-        if self.views:
-            app.view(ANY)(self._on_view)
-        for name in self.commands:
-            app.command(name)(self._on_command)
-        for event_type in self.events:
-            app.event(event_type)(self._on_event)
+        app.use(self._route)
 
-    async def _on_command(self, ack, body, client, context, request=None) -> None:
-        await self._run(self.commands[body["command"]], ack, body, client, context, request)
+    async def _route(self, req, body, context, ack, next_):
+        handler = self.handler_for(body)
+        if handler is None:
+            return await next_()  # not ours: Bolt answers as for any request nobody listens to
+        if self.before is None or await self.before(req, body, context):
+            await handler(ack=ack, body=body, client=context.client, context=context)
+        if ack.response is None:
+            await ack()  # as Bolt does for a listener that did not (every handler here acks)
+        return ack.response
 
-    async def _on_action(self, ack, body, client, context, request=None) -> None:
-        action_id = (body.get("actions") or [{}])[0].get("action_id", "")
-        await self._run(self.actions.get(action_id, _just_ack), ack, body, client, context, request)
-
-    async def _on_view(self, ack, body, client, context, request=None) -> None:
-        callback_id = (body.get("view") or {}).get("callback_id", "")
-        await self._run(self.views.get(callback_id, _just_ack), ack, body, client, context, request)
-
-    async def _on_event(self, ack, body, client, context, request=None) -> None:
-        await self._run(self.events[body["event"]["type"]], ack, body, client, context, request)
-
-    async def _run(self, handler: Handler, ack, body, client, context, request) -> None:
-        if self.before is not None and not await self.before(request, body, context):
-            await ack()
-            return
-        await handler(ack=ack, body=body, client=client, context=context)
+    def handler_for(self, body) -> Handler | None:
+        """The handler of a request, as Bolt's matchers would pick its listener: a command by name, an
+        event by type, and any click or view (an unknown one is acknowledged by `_just_ack`)."""
+        if not isinstance(body, dict):
+            return None
+        if is_slash_command(body):
+            return self.commands.get(body["command"])
+        if is_action(body):
+            action_id = (body.get("actions") or [{}])[0].get("action_id", "")
+            return self.actions.get(action_id, _just_ack) if self.actions else None
+        if is_view(body):
+            return self.views.get(body["view"]["callback_id"], _just_ack) if self.views else None
+        if is_event(body):
+            return self.events.get(body["event"]["type"])
+        return None
 
 
 async def _just_ack(ack, body, client, context) -> None:

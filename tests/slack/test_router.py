@@ -1,20 +1,26 @@
-"""The router: one Bolt listener per kind of request, handlers looked up by command, action_id,
-callback_id or event type; what nobody handles is acknowledged, and a key is never handled twice."""
+"""The router: one Bolt middleware for every request, handlers looked up by command, action_id,
+callback_id or event type; a click or view nobody handles is acknowledged, anything else goes on to
+Bolt, and a key is never handled twice."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
+from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.slack.router import Router
 from tests.support.event_loop import run
 
 
-class Ack:
-    def __init__(self):
-        self.calls = []
+def route(router: Router, body: dict, before_says: bool = True) -> tuple[AsyncAck, list]:
+    """The router's middleware as Bolt calls it: (the ack, whether it handed the request on)."""
+    ack, handed_on = AsyncAck(), []
 
-    async def __call__(self, **kwargs):
-        self.calls.append(kwargs)
+    async def next_():
+        handed_on.append(body)
+
+    return ack, run(router._route(None, body, SimpleNamespace(client=None), ack, next_)) or handed_on
 
 
 def test_each_kind_reaches_its_handler_and_the_unknown_is_acknowledged():
@@ -31,20 +37,37 @@ def test_each_kind_reaches_its_handler_and_the_unknown_is_acknowledged():
     router.view("ids", handler("ids"))
     router.command("/ce", handler("/ce"))
     router.event("app_home_opened", handler("home"))
-
-    async def deliver():
-        acks = [Ack() for _ in range(6)]
-        await router._on_action(acks[0], {"actions": [{"action_id": "approve"}]}, None, {})
-        await router._on_view(acks[1], {"view": {"callback_id": "ids"}}, None, {})
-        await router._on_command(acks[2], {"command": "/ce"}, None, {})
-        await router._on_event(acks[3], {"event": {"type": "app_home_opened"}}, None, {})
-        await router._on_action(acks[4], {"actions": [{"action_id": "a link button"}]}, None, {})
-        await router._on_view(acks[5], {"view": {"callback_id": "someone else's"}}, None, {})
-        return acks
-
-    acks = run(deliver())
+    bodies = [
+        {"type": "block_actions", "actions": [{"action_id": "approve"}]},
+        {"type": "view_submission", "view": {"callback_id": "ids"}},
+        {"command": "/ce"},
+        {"type": "event_callback", "event": {"type": "app_home_opened"}},
+        {"type": "block_actions", "actions": [{"action_id": "a link button"}]},
+        {"type": "view_closed", "view": {"callback_id": "someone else's"}},
+    ]
+    answers = [route(router, body) for body in bodies]
     assert seen == ["approve", "ids", "/ce", "home"]
-    assert [a.calls for a in acks] == [[{"text": "approve"}], [{"text": "ids"}], [{"text": "/ce"}], [{"text": "home"}], [{}], [{}]]
+    assert [ack.response.body for ack, _ in answers] == ["approve", "ids", "/ce", "home", "", ""]
+    assert all(ack.response.status == 200 and answer is ack.response for ack, answer in answers)
+    for foreign in ({"command": "/other"}, {"type": "event_callback", "event": {"type": "member_joined_channel"}},
+                    {"type": "shortcut", "callback_id": "x"}):  # fmt: skip
+        ack, handed_on = route(router, foreign)
+        assert handed_on == [foreign] and ack.response is None  # Bolt's to answer
+
+
+def test_a_request_before_refuses_is_acknowledged_and_not_handled():
+    seen = []
+
+    async def refuse(request, body, context):
+        return False
+
+    async def handle(ack, body, client, context):
+        seen.append(body)
+
+    router = Router(before=refuse)
+    router.command("/ce", handle)
+    ack, answer = route(router, {"command": "/ce"})
+    assert not seen and answer is ack.response and ack.response.status == 200
 
 
 def test_two_handlers_for_one_key_are_refused():
