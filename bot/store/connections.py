@@ -54,7 +54,8 @@ LISTED_FIELDS = (
     "id", "state", "requester", "channel", "created_at", "updated_at", "org_id", "status", "account_count",
     "management_account_id", "expires_at", "validated_at", "decided_by", "decided_at",
 )  # fmt: skip
-LISTINGS_KEPT = 64  # listings kept parsed (about 25 kB each)
+LISTINGS_KEPT = 64  # listings kept parsed, each from a reply of at most LISTING_KEPT_SIZE characters
+LISTING_KEPT_SIZE = 64 * 1024  # a page of 20 rows is about 6 kB
 
 CONNECTION_ID = re.compile(r"[0-9a-f]{16}")
 
@@ -501,7 +502,7 @@ class ConnectionStore:
             "in_flight_all": bool(in_flight_all),
         }
         reply = self._organizations(keys=[ORGS_KEY, IN_FLIGHT_KEY, RECHECK_KEY], args=[json.dumps(request)])
-        return _listing(reply, int(page_size))
+        return (_kept_listing if len(reply) <= LISTING_KEPT_SIZE else _listing)(reply, int(page_size))
 
     @guarded
     def set_status(
@@ -707,10 +708,8 @@ def transition_result(reply: Sequence) -> TransitionResult:
     return TransitionResult(False, connection, Refusal(status), _connection(holder_flat))
 
 
-@lru_cache(maxsize=LISTINGS_KEPT)
 def _listing(reply: str, page_size: int) -> Listing:
-    """A listing from organizations.lua's JSON. Kept by value: the same page asked again, by anyone,
-    reads the same reply, and parsing its rows was most of a list's cost."""
+    """A listing from organizations.lua's JSON."""
     page, connected, active, in_flight, rows, in_flight_rows = json.loads(reply)
     return Listing(
         rows=tuple(_listed(row) for row in rows),  # cjson writes an empty list as {}: no rows either way
@@ -721,6 +720,11 @@ def _listing(reply: str, page_size: int) -> Listing:
         in_flight=int(in_flight),
         in_flight_rows=tuple(_listed(row) for row in in_flight_rows),
     )
+
+
+# Kept by reply: the same page asked again, by anyone, reads the same reply, and parsing its rows was
+# most of a list's cost. Only replies of page size: one with every connection in flight can be large.
+_kept_listing = lru_cache(maxsize=LISTINGS_KEPT)(_listing)
 
 
 def _listed(row: Sequence) -> Listed:

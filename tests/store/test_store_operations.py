@@ -15,6 +15,7 @@ from bot.connection.health import Health
 from bot.connection.model import OrgStatus, State
 from bot.jobs.queue import Job
 from bot.store.client import connect
+from bot.store import connections
 from bot.store.connections import ConnectionStore, StatusOutcome, health_key
 
 INTERVAL = 6 * 3600.0
@@ -300,6 +301,15 @@ def test_a_page_asked_again_is_parsed_once_and_shows_every_change(store):
     store.record_health(conn.id, Health(checked_at=5.0, checks=()), expected_version=0)
     assert store.listing(in_flight_all=True).rows[0].checked_at == 5.0
     assert first.active == 1 and first.rows[0].connection.status == "active"  # what was read stays as read
+
+
+def test_a_large_listing_is_parsed_each_time_not_kept(store, monkeypatch):
+    """Only replies of a page's size are kept: one with every connection in flight can be megabytes."""
+    connected(store, org="o-abc")
+    monkeypatch.setattr(connections, "LISTING_KEPT_SIZE", 10)
+    first = store.listing(in_flight_all=True)
+    again = store.listing(in_flight_all=True)
+    assert again is not first and again == first
 
 
 def test_the_indexes_follow_every_state_and_status_change(store, redis):
