@@ -65,8 +65,9 @@ class AckRedis:
             async with asyncio.timeout(self.timeout):
                 return await connection.call(args)
         except TimeoutError:
-            connection.close()
-            raise redis.TimeoutError(f"Redis did not answer within {self.timeout:g} s") from None
+            error = redis.TimeoutError(f"Redis did not answer within {self.timeout:g} s")
+            connection.close(error)  # the commands sent behind this one may be applied too: they time out
+            raise error from None
 
     async def close(self) -> None:
         if self._connection is not None:
@@ -118,6 +119,7 @@ class _Connection(asyncio.Protocol):
         self.waiting: deque[asyncio.Future] = deque()
         self.transport: asyncio.Transport | None = None
         self.open = False
+        self.closed_by: Exception | None = None  # what those still waiting are told, when we closed it
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -135,7 +137,10 @@ class _Connection(asyncio.Protocol):
         while self.waiting:
             waiter = self.waiting.popleft()
             if not waiter.done():
-                waiter.set_exception(redis.ConnectionError(f"Connection to Redis lost: {exc or 'closed'}"))
+                if self.closed_by is not None:
+                    waiter.set_exception(type(self.closed_by)(*self.closed_by.args))  # one each: tracebacks differ
+                else:
+                    waiter.set_exception(redis.ConnectionError(f"Connection to Redis lost: {exc or 'closed'}"))
 
     async def call(self, args):
         if not self.open:
@@ -148,8 +153,10 @@ class _Connection(asyncio.Protocol):
             raise reply
         return reply
 
-    def close(self) -> None:
+    def close(self, error: Exception | None = None) -> None:
+        """Close; whoever still waits gets `error` (by default, "connection lost")."""
         self.open = False
+        self.closed_by = error
         if self.transport is not None:
             self.transport.close()  # connection_lost fails whoever still waits
 

@@ -79,6 +79,31 @@ def test_a_hung_redis_times_out_and_the_next_call_gets_a_fresh_connection(own_re
     assert server.client().get("late") == "1"  # a timed-out write may still be applied: hence maybe_applied
 
 
+def test_callers_waiting_together_on_a_hung_redis_all_time_out(own_redis):
+    """The first caller's timeout drops the shared connection: the others' commands were sent too and
+    may be applied when Redis wakes, so they time out as well (maybe applied), never "connection lost"
+    (which would tell their person nothing was changed, and let a handler try again, waiting again)."""
+    server = own_redis.start()
+
+    async def scenario():
+        client = AckRedis(server.url, timeout=0.3)
+        assert await client.execute("PING") == "PONG"
+        server.pause()
+
+        async def later(delay: float, *command):
+            await asyncio.sleep(delay)
+            return await client.execute(*command)
+
+        outcomes = await asyncio.gather(later(0, "SET", "first", "1"), later(0.1, "SET", "second", "1"),
+                                        return_exceptions=True)  # fmt: skip
+        server.resume()
+        await client.close()
+        return outcomes
+
+    assert [type(outcome) for outcome in run(scenario())] == [redis_py.TimeoutError, redis_py.TimeoutError]
+    assert server.client().mget("first", "second") == ["1", "1"]
+
+
 def test_redis_down_then_killed_then_back(own_redis):
     server = own_redis
 
