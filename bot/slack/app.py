@@ -74,6 +74,11 @@ def _web_api(config: Config) -> dict:
     return {"token": config.slack_bot_token or None, "base_url": config.slack_api_url, "timeout": 10}
 
 
+def respond_message(**fields) -> dict:
+    """A message as `respond` posts it to a response_url: Bolt's shape, the fields given."""
+    return _build_message(**fields)
+
+
 class RetryingRespond(Respond):
     """Bolt's `respond` (a POST to response_url), sent by `response_urls.POSTER`: kept-alive HTTPS
     connections and the SDK's retry rules. Bolt's own opens a connection per message and retries only
@@ -83,16 +88,16 @@ class RetryingRespond(Respond):
                  delete_original=None, unfurl_links=None, unfurl_media=None, thread_ts=None,
                  metadata=None) -> WebhookResponse:  # fmt: skip
         if isinstance(text, dict):
-            message = _build_message(**text)
+            message = respond_message(**text)
         else:
-            message = _build_message(text=text, blocks=blocks, attachments=attachments, response_type=response_type,
-                                     replace_original=replace_original, delete_original=delete_original,
-                                     unfurl_links=unfurl_links, unfurl_media=unfurl_media, thread_ts=thread_ts,
-                                     metadata=metadata)  # fmt: skip
+            message = respond_message(text=text, blocks=blocks, attachments=attachments, response_type=response_type,
+                                      replace_original=replace_original, delete_original=delete_original,
+                                      unfurl_links=unfurl_links, unfurl_media=unfurl_media, thread_ts=thread_ts,
+                                      metadata=metadata)  # fmt: skip
         return self.post(message)
 
     def post(self, message: dict, encoded: bytes | None = None) -> WebhookResponse:
-        """Post a message as built (`_build_message`), with its JSON when the caller kept it."""
+        """Post a message as built (`respond_message`), with its JSON when the caller kept it."""
         if self.response_url is None:
             raise ValueError("respond is unsupported here as there is no response_url")
         return POSTER.post(self.response_url, message, encoded=encoded, proxy=self.proxy, ssl=self.ssl)

@@ -13,14 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from slack_bolt.context.respond.internals import _build_message
-
 from bot.connection.ids import InvalidInput, parse_organization_id
 from bot.connection.model import Connection, OrgStatus, State
 from bot.connection.operations import Operations, baseline_checks
 from bot.slack import operation_ids as ops_ids
 from bot.slack.after_ack import after_ack, handed_over
-from bot.slack.app import action_connection_id, services_of, tell
+from bot.slack.app import action_connection_id, respond_message, services_of, tell
 from bot.slack.command_text import CommandLine, parse_command
 from bot.slack.response_urls import encode
 from bot.slack.views import messages
@@ -90,16 +88,21 @@ def approvers_of(context):
     return services_of(context).approvers.ids
 
 
+def answered_in_place(body: dict) -> bool:
+    """A command, or a click in a message: answered where it was made (its response_url), not in a modal."""
+    return bool(body.get("response_url") or body.get("command"))
+
+
 def answer(body, client, respond, text: str) -> None:
     """An ephemeral answer where the person is; from the App Home (no response_url), a small modal."""
-    if body.get("response_url") or body.get("command"):
+    if answered_in_place(body):
         tell(respond, text)
     elif body.get("trigger_id"):
         client.views_open(trigger_id=body["trigger_id"], view=notice_modal("Cloud Entitlements", text))
 
 
 def show(body, client, respond, message: dict, *, replace: bool = False, modal: dict | None = None) -> None:
-    if body.get("response_url") or body.get("command"):
+    if answered_in_place(body):
         respond(**message, response_type="ephemeral", replace_original=replace)
     elif body.get("trigger_id"):
         client.views_open(trigger_id=body["trigger_id"], view=modal or _as_modal(message))
@@ -108,7 +111,7 @@ def show(body, client, respond, message: dict, *, replace: bool = False, modal: 
 def show_list(body, client, respond, listing: Listing, *, replace: bool = False) -> None:
     """A page of `/ce list`. To a response_url it goes as `_list_message` made it: once per page as it
     stands, so the same page asked again, by anyone, is not rendered and encoded again."""
-    if body.get("response_url") or body.get("command"):
+    if answered_in_place(body):
         respond.post(*_list_message(listing, replace))
     else:
         show(body, client, respond, views.list_page(listing), replace=replace)
@@ -117,7 +120,7 @@ def show_list(body, client, respond, listing: Listing, *, replace: bool = False)
 @lru_cache(maxsize=LIST_PAGES_KEPT)
 def _list_message(listing: Listing, replace: bool) -> tuple[dict, bytes]:
     """A list page as `respond` posts it, and its JSON (read-only: it is shared)."""
-    message = _build_message(**views.list_page(listing), response_type="ephemeral", replace_original=replace)
+    message = respond_message(**views.list_page(listing), response_type="ephemeral", replace_original=replace)
     return message, encode(message)
 
 
@@ -273,7 +276,7 @@ def _redraw(body, context, respond, ops: Operations, conn: Connection) -> None:
     """Show the message the button sat in as it now stands (a list page or a status message)."""
     block_id = str(_action(body).get("block_id", ""))
     if block_id.startswith(ops_ids.LIST_ROW + ":"):
-        respond.post(*_list_message(ops.list_page(around=conn.id), True))
+        show_list(body, None, respond, ops.list_page(around=conn.id), replace=True)
     elif block_id == ops_ids.STATUS_ACTIONS:
         respond(**views.status_message(conn, **status_parts(context, conn)), response_type="ephemeral", replace_original=True)
 

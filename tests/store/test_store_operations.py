@@ -24,7 +24,7 @@ INTERVAL = 6 * 3600.0
 # -- listing -----------------------------------------------------------------------------------------------
 
 
-def test_live_connections_are_the_open_and_connected_ones_with_their_health(store):
+def test_a_whole_listing_holds_the_open_and_connected_ones_with_their_health(store):
     live = connected(store)
     in_flight = connection_in(store, State.AWAITING_STACK)
     connection_in(store, State.CANCELLED)
