@@ -334,11 +334,12 @@ class Bench:
             return
         import redis as redis_py
 
+        from bot.connection.flow import SLACK
         from bot.jobs.queue import stream_key
         from bot.slack.after_ack import QUEUE as INTERACTIVE
 
         client = redis_py.Redis.from_url(self.redis[server].url)
-        queues = [stream_key(INTERACTIVE), stream_key("slack")]
+        queues = [stream_key(INTERACTIVE), stream_key(SLACK)]
         try:
             deadline = time.monotonic() + timeout
             while any(client.xlen(queue) for queue in queues) and time.monotonic() < deadline:

@@ -10,6 +10,7 @@ from aws_testkit import EXTERNAL_ID, new_session
 from moto.sts.models import sts_backends
 
 from bot.aws.session import AwsAccess, home_region, partition_of
+from tests.support.bot_server import serve_env
 
 
 def test_clients_have_tight_timeouts_and_standard_retries():
@@ -57,9 +58,8 @@ def test_the_web_process_starts_without_importing_boto3(tmp_path):
         "config, runtime = web_runtime('serve')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'boto3' or m.startswith('botocore.client')))\n"
     )
-    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s" * 32,
-           "CE_TRUSTED_ACCOUNT_ID": "123456789012", "CE_APPROVERS": "U0APPROVER",
-           "REDIS_URL": "redis://127.0.0.1:1/0", "CE_DATA_DIR": str(tmp_path)}  # fmt: skip
+    env = {**os.environ, **serve_env(token="xoxb-1", secret="s" * 32, api_url="http://127.0.0.1:9/api/",
+                                     redis_url="redis://127.0.0.1:1/0", data_dir=tmp_path, approvers="U0APPROVER")}  # fmt: skip
     done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET, free_port
+from tests.support.bot_server import TRUSTED_ACCOUNT
 from tests.support.processes import worker_children
 from tests.support.slack_requests import SlackClientSim
 
@@ -23,7 +24,7 @@ def base_env(**extra) -> dict[str, str]:
     env.update(
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        CE_TRUSTED_ACCOUNT_ID="111122223333",
+        CE_TRUSTED_ACCOUNT_ID=TRUSTED_ACCOUNT,
         CE_APPROVERS="U0APP",
         HOST="127.0.0.1",
     )
@@ -73,11 +74,13 @@ def test_serve_with_the_embedded_redis_answers_health_and_commands(standin, tmp_
         assert response.status == 200 and response.json()["response_type"] == "ephemeral"
         assert any((tmp_path / "data").iterdir())  # state persisted under the working folder
         # Its worker child, and every thread the child runs jobs on, yields the CPU to the acks.
-        threads: list[int] = []
         deadline = time.monotonic() + 20
-        while len(threads) < 5 and time.monotonic() < deadline:  # its job threads started
+        while not (workers := worker_children(process.pid)) and time.monotonic() < deadline:
             time.sleep(0.1)
-            threads = [int(t.name) for w in worker_children(process.pid) for t in Path(f"/proc/{w}/task").iterdir()]
+        threads: list[int] = []
+        while workers and len(threads) < 5 and time.monotonic() < deadline:  # its job threads started
+            time.sleep(0.1)
+            threads = [int(t.name) for t in Path(f"/proc/{workers[0]}/task").iterdir()]
         assert len(threads) >= 5 and {os.sched_getscheduler(t) for t in threads} == {os.SCHED_IDLE}
     finally:
         process.terminate()

@@ -24,11 +24,16 @@ class Lookup:
         return {"users": list(self.members)}
 
 
+def approvers_with(ids: set[str], members: set[str], **options) -> tuple[Approvers, Lookup]:
+    """Approvers whose user-group lookups answer `members` (and are counted)."""
+    approvers = Approvers(frozenset(ids), WebClient(token="xoxb-test"), **options)
+    approvers._lookup = lookup = Lookup(members)
+    return approvers, lookup
+
+
 def test_the_first_lookup_is_waited_for_and_later_ones_run_beside_the_ack():
     now = [1000.0]
-    approvers = Approvers(frozenset({"U0BOSS", "S0GROUP"}), WebClient(token="xoxb-test"), clock=lambda: now[0])
-    lookup = Lookup({"U0OLD"})
-    approvers._lookup = lookup
+    approvers, lookup = approvers_with({"U0BOSS", "S0GROUP"}, {"U0OLD"}, clock=lambda: now[0])
 
     async def scenario():
         assert await approvers.includes_async("U0BOSS") and lookup.calls == 0  # a user ID: no lookup
@@ -48,9 +53,7 @@ def test_the_first_lookup_is_waited_for_and_later_ones_run_beside_the_ack():
 
 
 def test_group_members_are_read_when_the_bot_starts_so_no_ack_waits_for_them():
-    approvers = Approvers(frozenset({"S0GROUP"}), WebClient(token="xoxb-test"))
-    lookup = Lookup({"U0MEMBER"})
-    approvers._lookup = lookup
+    approvers, lookup = approvers_with({"S0GROUP"}, {"U0MEMBER"})
     approvers.prefetch().join(5)
     assert lookup.calls == 1
 
@@ -63,7 +66,5 @@ def test_group_members_are_read_when_the_bot_starts_so_no_ack_waits_for_them():
 
 
 def test_without_user_groups_nothing_is_read_at_start():
-    approvers = Approvers(frozenset({"U0BOSS"}), WebClient(token="xoxb-test"))
-    lookup = Lookup(set())
-    approvers._lookup = lookup
+    approvers, lookup = approvers_with({"U0BOSS"}, set())
     assert approvers.prefetch() is None and lookup.calls == 0

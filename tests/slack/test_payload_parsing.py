@@ -14,17 +14,16 @@ from bench import payloads
 from bot.slack import payload_parsing
 from bot.slack.payload_parsing import parse_body
 
-FORM = "application/x-www-form-urlencoded"
 
 
-def outcome(parse, body: str, content_type: str | None = FORM):
+def outcome(parse, body: str, content_type: str | None = payloads.FORM):
     try:
         return "ok", parse(body, content_type)
     except Exception as error:  # noqa: BLE001 - the same failure is part of "the same"
         return "raised", type(error).__name__
 
 
-def same_as_bolt(body: str, content_type: str | None = FORM) -> bool:
+def same_as_bolt(body: str, content_type: str | None = payloads.FORM) -> bool:
     return outcome(parse_body, body, content_type) == outcome(bolt_parse_body, body, content_type)
 
 
@@ -43,9 +42,9 @@ def test_what_slack_sends_is_parsed_as_bolt_does():
 def test_a_click_is_decoded_without_bolts_parser(monkeypatch):
     conn = payloads.pending_connection("0123456789abcdef", "o-abcdefghij")
     body = payloads.approve_click_body(conn, "https://hooks.slack.com/").decode()
-    expected = bolt_parse_body(body, FORM)
+    expected = bolt_parse_body(body, payloads.FORM)
     monkeypatch.setattr(payload_parsing, "bolt_parse_body", lambda *_: pytest.fail("Bolt's parser was used"))
-    assert parse_body(body, FORM) == expected
+    assert parse_body(body, payloads.FORM) == expected
 
 
 @pytest.mark.parametrize(
@@ -109,7 +108,7 @@ def test_install_is_what_bolt_requests_use(monkeypatch):
     monkeypatch.setattr(async_request, "parse_body", bolt_parse_body)
     payload_parsing.install()
     body = "payload=" + quote_plus(json.dumps({"type": "block_actions", "user": {"id": "U0APP"}}))
-    request = async_request.AsyncBoltRequest(body=body, headers={"content-type": FORM})
+    request = async_request.AsyncBoltRequest(body=body, headers={"content-type": payloads.FORM})
     assert async_request.parse_body is parse_body
     assert request.body == {"type": "block_actions", "user": {"id": "U0APP"}}
     assert request.context.user_id == "U0APP"

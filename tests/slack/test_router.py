@@ -13,8 +13,9 @@ from bot.slack.router import Router
 from tests.support.event_loop import run
 
 
-def route(router: Router, body: dict, before_says: bool = True) -> tuple[AsyncAck, list]:
-    """The router's middleware as Bolt calls it: (the ack, whether it handed the request on)."""
+def route(router: Router, body: dict) -> tuple[AsyncAck, object]:
+    """The router's middleware as Bolt calls it: (the ack, what it answered, or [body] when it handed
+    the request on to Bolt)."""
     ack, handed_on = AsyncAck(), []
 
     async def next_():

@@ -105,19 +105,18 @@ def test_callers_waiting_together_on_a_hung_redis_all_time_out(own_redis):
 
 
 def test_redis_down_then_killed_then_back(own_redis):
-    server = own_redis
 
     async def scenario():
-        client = AckRedis(server.url)
+        client = AckRedis(own_redis.url)
         with pytest.raises(redis_py.ConnectionError):
             await client.execute("PING")  # not started: refused at once
-        server.start()
+        own_redis.start()
         assert await client.execute("PING") == "PONG"
-        server.kill()
+        own_redis.kill()
         await asyncio.sleep(0.05)
         with pytest.raises(redis_py.ConnectionError):
             await client.execute("PING")
-        server.start()
+        own_redis.start()
         assert await client.execute("PING") == "PONG"
         await client.close()
 

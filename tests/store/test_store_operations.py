@@ -3,20 +3,20 @@ re-check and App Home claims (atomic across processes), event de-duplication, au
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
-from store_testkit import APPROVER, OTHER, connected, connection_in, dump, new_org
+from store_testkit import APPROVER, OTHER, at_once, connected, connection_in, dump, new_org
 
 from bot.aws.health import Uncovered
 from bot.aws.validation import CheckResult, CheckStatus
 from bot.connection.health import Health
 from bot.connection.model import OrgStatus, State
 from bot.jobs.queue import Job
-from bot.store.client import connect
 from bot.store import connections
+from bot.store.client import connect
 from bot.store.connections import ConnectionStore, StatusOutcome, health_key
+from tests.support.bot_server import TRUSTED_ACCOUNT
 
 INTERVAL = 6 * 3600.0
 
@@ -91,16 +91,10 @@ def test_a_refused_toggle_writes_nothing(store, redis, case, outcome):
 def test_two_approvers_toggling_at_once_change_it_once(redis_url):
     stores = [ConnectionStore(connect(redis_url)) for _ in range(8)]
     conn = connected(stores[0])
-    barrier = threading.Barrier(len(stores))
-    outcomes = []
-
-    def toggle(store):
-        barrier.wait()
-        outcomes.append(store.set_status(OrgStatus.INACTIVE, actor=APPROVER, actor_is_approver=True, conn_id=conn.id).outcome)
-
-    threads = [threading.Thread(target=toggle, args=(s,)) for s in stores]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
+    outcomes = at_once(
+        lambda store: store.set_status(OrgStatus.INACTIVE, actor=APPROVER, actor_is_approver=True, conn_id=conn.id).outcome,
+        stores,
+    )
     assert sorted(outcomes).count(StatusOutcome.OK) == 1
     assert outcomes.count(StatusOutcome.UNCHANGED) == len(stores) - 1
     assert [e["event"] for _, e in stores[0].redis.xrange("ce:audit")].count("disable") == 1
@@ -171,19 +165,11 @@ def test_rechecks_are_due_an_interval_after_approval_or_the_last_claim(store, cl
 def test_two_processes_claiming_at_once_claim_each_organization_once(redis_url, clock):
     stores = [ConnectionStore(connect(redis_url), clock=clock) for _ in range(6)]
     conns = [connected(stores[0]).id for _ in range(30)]
-    barrier = threading.Barrier(len(stores))
-    claimed: list[str] = []
-    lock = threading.Lock()
-
-    def claim(store):
-        barrier.wait()
-        got = store.claim_rechecks(interval=INTERVAL, now=clock.now + INTERVAL, limit=10, job_queue="health")
-        with lock:
-            claimed.extend(got)
-
-    threads = [threading.Thread(target=claim, args=(s,)) for s in stores]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
+    claims = at_once(
+        lambda store: store.claim_rechecks(interval=INTERVAL, now=clock.now + INTERVAL, limit=10, job_queue="health"),
+        stores,
+    )
+    claimed = [conn_id for got in claims for conn_id in got]
     assert sorted(claimed) == sorted(conns)  # all 30 (10 per claim), none twice
     assert stores[0].redis.xlen("ce:jobs:health") == 30
 
@@ -195,19 +181,12 @@ def test_expiry_happens_once_with_two_processes(redis_url, clock):
     stores = [ConnectionStore(connect(redis_url), clock=clock) for _ in range(2)]
     conns = [connection_in(stores[0], State.AWAITING_STACK).id for _ in range(10)]
     clock.advance(3600 * 2)
-    flows = [ConnectionFlow(s, Config(trusted_account_id="111122223333", approvers=frozenset({"U1"})), clock=clock) for s in stores]
-    barrier = threading.Barrier(2)
-    expired: list[str] = []
+    flows = [ConnectionFlow(s, Config(trusted_account_id=TRUSTED_ACCOUNT, approvers=frozenset({"U1"})), clock=clock) for s in stores]
 
-    def expire(flow):
-        barrier.wait()
-        for conn_id in flow.store.due_to_expire():
-            if flow.expire(conn_id).ok:
-                expired.append(conn_id)
+    def expire(flow) -> list[str]:
+        return [conn_id for conn_id in flow.store.due_to_expire() if flow.expire(conn_id).ok]
 
-    threads = [threading.Thread(target=expire, args=(f,)) for f in flows]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
+    expired = [conn_id for done in at_once(expire, flows) for conn_id in done]
     assert sorted(expired) == sorted(conns)
     assert stores[0].redis.xlen("ce:jobs:slack") == 10  # one announce_closed each
 

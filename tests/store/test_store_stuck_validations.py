@@ -13,9 +13,10 @@ from bot.jobs.queue import Job
 from bot.scheduler import VALIDATION_STUCK_AFTER, Scheduler
 from bot.store.client import connect
 from bot.store.connections import ConnectionStore
+from tests.support.bot_server import TRUSTED_ACCOUNT
 
 BOUND = 15 * 60.0
-CONFIG = Config(trusted_account_id="111122223333", approvers=frozenset({APPROVER}))
+CONFIG = Config(trusted_account_id=TRUSTED_ACCOUNT, approvers=frozenset({APPROVER}))
 
 
 def validate_jobs(redis) -> list[dict]:
