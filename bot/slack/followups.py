@@ -143,9 +143,9 @@ class Followups:
 
             result = self.services.flow.validate(conn, show)
             conn = result.connection or conn
+        self.refresh_parent(conn.id)  # before the outcome: whoever reads it finds the parent up to date
         if conn.state in (State.VALIDATION_FAILED, State.PENDING_APPROVAL) and conn.checklist_ts:
             self._update(conn.channel, conn.checklist_ts, checklist_message(conn, baseline_checks(conn)))
-        self.refresh_parent(conn.id)
 
     def post_approval(self, job: Job) -> None:
         conn = self.store.get(job.conn_id)
