@@ -287,7 +287,7 @@ def scope_requests(app) -> None:
 
 def instrument(runtime) -> None:
     """Records carry the connection of the job they belong to (a request's: `scope_requests`)."""
-    for worker in runtime.workers:
+    for worker in runtime.jobs.workers:
         worker.handlers = {kind: _bound_to_job(handler) for kind, handler in worker.handlers.items()}
 
 

@@ -42,9 +42,10 @@ MAX_ATTEMPTS = {after_ack.QUEUE: 2}  # a second attempt only tells its person (A
 
 
 class Runtime:
-    """The web side (the Bolt app, acking on an event loop) and the worker side (job workers and the
-    scheduler, in threads). `start()` runs the worker side in this process, or, with
-    `worker_process=True` (`ce-bot serve` and `ce-bot socket`), in a `ce-bot worker` child."""
+    """The web side (the Bolt app, acking on an event loop) and the worker side (`Jobs`: job workers and
+    the scheduler, in threads). `start()` runs the worker side in this process, or, with
+    `worker_process=True` (`ce-bot serve` and `ce-bot socket`), in a `ce-bot worker` child: such a
+    process never builds its own."""
 
     def __init__(
         self,
@@ -56,6 +57,8 @@ class Runtime:
         worker_process: bool = False,
     ):
         self.config = config
+        self.clock = clock
+        self.scheduler_tick = scheduler_tick
         self.embedded: EmbeddedRedis | None = None
         redis_url = config.redis_url
         if not redis_url:
@@ -75,25 +78,6 @@ class Runtime:
             ack_store=self.ack_store,
             ack_flow=ConnectionFlow(self.ack_store, config, clock=clock, aws=aws),
         )
-        self.followups = Followups(self.services, self.client)
-        self.operations = Operations(self.store, config, flow=self.services.flow, clock=clock)
-        self.operations_followups = OperationsFollowups(
-            self.services, self.client, self.operations, refresh_parent=self.followups.refresh_parent
-        )
-        self.home = HomePublisher(self.services, self.client, self.operations)
-        self.after_ack = AfterAck(self.services, self.client, publish_home=self.home.publish)
-        self.workers = [
-            Worker(
-                self.redis,
-                queue,
-                handlers,
-                threads=THREADS[queue],
-                claim_idle=CLAIM_IDLE[queue],
-                max_attempts=MAX_ATTEMPTS.get(queue, 5),
-            )
-            for queue, handlers in job_handlers(self.followups, self.operations_followups, self.after_ack).items()
-        ]
-        self.scheduler = Scheduler(self.operations, clock=clock, tick=scheduler_tick, on_home_refresh=self.home.publish)
         self.worker_process = WorkerProcess(redis_url) if worker_process else None
 
     @functools.cached_property
@@ -101,14 +85,19 @@ class Runtime:
         """The Bolt app that answers Slack, built on first use: a `ce-bot worker` never needs it."""
         return build_app(self.services, async_slack_client(self.config))
 
+    @functools.cached_property
+    def jobs(self) -> "Jobs":
+        """The worker side, built on first use: a process whose jobs run in its child never needs it."""
+        if self.worker_process is not None:
+            raise RuntimeError("this process's jobs run in its `ce-bot worker` child")
+        return Jobs(self.services, self.client, self.redis, clock=self.clock, scheduler_tick=self.scheduler_tick)
+
     def start(self) -> None:
         self.services.approvers.prefetch()
         if self.worker_process is not None:
             self.worker_process.start()
-            return
-        for worker in self.workers:
-            worker.start()
-        self.scheduler.start()
+        else:
+            self.jobs.start()
 
     def worker_state(self) -> str:
         """"running" or "restarting" (the child process), or "in-process" (threads of this process)."""
@@ -119,6 +108,43 @@ class Runtime:
     def stop(self) -> None:
         if self.worker_process is not None:
             self.worker_process.stop()
+        elif "jobs" in self.__dict__:  # built (started or not)
+            self.jobs.stop()
+        if self.embedded:
+            self.embedded.stop()
+
+
+class Jobs:
+    """The worker side: a job worker per queue and the scheduler, each in threads of its own."""
+
+    def __init__(self, services: Services, client, redis, *, clock: Callable[[], float], scheduler_tick: float):
+        config = services.config
+        self.followups = Followups(services, client)
+        self.operations = Operations(services.store, config, flow=services.flow, clock=clock)
+        self.operations_followups = OperationsFollowups(
+            services, client, self.operations, refresh_parent=self.followups.refresh_parent
+        )
+        self.home = HomePublisher(services, client, self.operations)
+        self.after_ack = AfterAck(services, client, publish_home=self.home.publish)
+        self.workers = [
+            Worker(
+                redis,
+                queue,
+                handlers,
+                threads=THREADS[queue],
+                claim_idle=CLAIM_IDLE[queue],
+                max_attempts=MAX_ATTEMPTS.get(queue, 5),
+            )
+            for queue, handlers in job_handlers(self.followups, self.operations_followups, self.after_ack).items()
+        ]
+        self.scheduler = Scheduler(self.operations, clock=clock, tick=scheduler_tick, on_home_refresh=self.home.publish)
+
+    def start(self) -> None:
+        for worker in self.workers:
+            worker.start()
+        self.scheduler.start()
+
+    def stop(self) -> None:
         self.scheduler.stop()
         # Each worker waits up to one blocking read to notice; let them notice together.
         stoppers = [threading.Thread(target=worker.stop) for worker in self.workers]
@@ -126,8 +152,6 @@ class Runtime:
             stopper.start()
         for stopper in stoppers:
             stopper.join()
-        if self.embedded:
-            self.embedded.stop()
 
 
 def job_handlers(*sources) -> dict[str, dict]:

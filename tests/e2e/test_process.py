@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from bot import config as configuration
+from bot.runtime import Runtime
 from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET, free_port
-from tests.support.bot_server import TRUSTED_ACCOUNT
+from tests.support.bot_server import TRUSTED_ACCOUNT, serve_env
 from tests.support.processes import worker_children
 from tests.support.slack_requests import SlackClientSim
 
@@ -119,3 +121,16 @@ def test_a_worker_on_its_own_runs_jobs_until_sigterm(redis_url, redis, tmp_path)
     finally:
         worker.terminate()
         assert worker.wait(15) == 0
+
+
+def test_a_process_whose_jobs_run_in_its_child_never_builds_them(tmp_path):
+    """`ce-bot serve` and `ce-bot socket` answer Slack only: the workers and the scheduler are the child's."""
+    env = serve_env(token=BOT_TOKEN, secret=SIGNING_SECRET, api_url="http://127.0.0.1:9/api/",
+                    redis_url="redis://127.0.0.1:1/0", data_dir=tmp_path, approvers="U0APP")  # fmt: skip
+    runtime = Runtime(configuration.load("serve", environ=env), worker_process=True)
+    runtime.app  # noqa: B018 - the web side is built
+    assert "jobs" not in vars(runtime)
+    with pytest.raises(RuntimeError, match="ce-bot worker"):
+        runtime.jobs  # noqa: B018
+    in_process = Runtime(configuration.load("serve", environ=env))
+    assert [w.name for w in in_process.jobs.workers] and in_process.jobs.scheduler is not None

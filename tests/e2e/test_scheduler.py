@@ -81,7 +81,7 @@ def test_two_schedulers_ticking_together_expire_each_connection_once(two_bots, c
     store = store_for(redis_url, clock)
     conn_ids = [seed_in_flight(store, f"o-expire{i:08d}", requester=REQUESTER) for i in range(20)]
     clock.advance(TTL + 1)
-    schedulers = [b.runtime.scheduler for b in two_bots]
+    schedulers = [b.runtime.jobs.scheduler for b in two_bots]
     for scheduler in schedulers:
         scheduler.stop()  # tick them by hand, at the same instant
     barrier = threading.Barrier(2)

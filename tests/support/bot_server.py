@@ -70,7 +70,8 @@ def start_bot(
     config = configuration.load("serve", environ=env)
     with mock.patch.dict(runtime_module.CLAIM_IDLE, claim_idle or {}):
         runtime = runtime_module.Runtime(config, clock=clock, scheduler_tick=scheduler_tick)
-    for worker in runtime.workers:
+        workers = runtime.jobs.workers  # built while CLAIM_IDLE is patched
+    for worker in workers:
         worker.block_ms = max(1, int(block * 1000))
     port = free_port()
     server = uvicorn.Server(
