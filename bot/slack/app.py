@@ -25,7 +25,6 @@ from slack_bolt.context.respond.internals import _build_message
 from slack_sdk import WebClient
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookResponse
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import logs
 from bot.config import Config
@@ -241,8 +240,8 @@ async def _tell(body: dict, client: AsyncWebClient, text: str) -> None:
     try:
         url = response_url(body)
         if url:
-            webhook = AsyncWebhookClient(url=url, retry_handlers=async_retry_handlers())
-            answer = await webhook.send_dict({"text": text, "response_type": "ephemeral", "replace_original": False})
+            message = respond_message(text=text, response_type="ephemeral", replace_original=False)
+            answer = await asyncio.to_thread(POSTER.post, url, message)  # rare (refusals, errors): a thread will do
             if answer.status_code != 200:
                 log.warning("could not send an ephemeral reply: response_url answered %s", answer.status_code)
         elif body.get("trigger_id"):

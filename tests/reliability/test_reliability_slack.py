@@ -86,9 +86,11 @@ def test_double_clicks_make_one_change_and_the_second_is_told(standin, redis_url
     conn_id = set_up_connection(redis_url, standin, requester=REQUESTER, org_id=ORG, until="pending_approval")
     request = approval_request(standin, redis_url, conn_id)
     slack.click(APPROVER, message=request, action_id=ids.APPROVE)
+    standin.fail_next("response_url", status=429, retry_after=1)  # the ack path's reply is retried too
     slack.click(APPROVER, message=request, action_id=ids.APPROVE)
-    told = standin.wait_for_response(lambda r: "already approved by" in str(r.payload))
+    told = standin.wait_for_response(lambda r: "already approved by" in str(r.payload) and r.status == 200, timeout=6)
     assert told.user == APPROVER and f"<@{APPROVER}>" in str(told.payload)
+    assert [r.status for r in standin.responses] == [429, 200]
     wait_until(lambda: jobs_settled(redis_url), 10, "every job done")
     assert [e["event"] for e in audit_events(redis_url, conn_id)].count("approve") == 1
     parent_ts = connection(redis_url, conn_id)["parent_ts"]
