@@ -36,6 +36,8 @@ EXPIRY_KEY = "ce:expiry"
 ORGS_KEY = "ce:orgs"  # connected organizations, member "org_id conn_id", score 0 (by organization ID)
 IN_FLIGHT_KEY = "ce:in_flight"  # open connections by created_at
 RECHECK_KEY = "ce:recheck"  # connected, active organizations by max(decided_at, claimed_at)
+LISTINGS_KEY = "ce:listings"  # pages organizations.lua answered since the last write, by request
+LISTINGS_KEPT_FOR = 60  # seconds at most (see organizations.lua)
 LIST_PAGE_SIZE = 20
 CREATE_ATTEMPTS = 5  # a fresh ID each time; a collision of 64 random bits is not expected even once
 AUDIT_KEY = "ce:audit"
@@ -218,6 +220,7 @@ def _index() -> dict[str, str]:
         "orgs": ORGS_KEY,
         "in_flight": IN_FLIGHT_KEY,
         "recheck": RECHECK_KEY,
+        "listings": LISTINGS_KEY,
         "health_suffix": HEALTH_SUFFIX,
         "audit_suffix": AUDIT_SUFFIX,
         "audit_keep": str(AUDIT_KEEP),
@@ -500,8 +503,10 @@ class ConnectionStore:
             "page_size": int(page_size),
             "around": around if is_connection_id(around) else "",
             "in_flight_all": bool(in_flight_all),
+            "keep_for": LISTINGS_KEPT_FOR,
         }
-        reply = self._organizations(keys=[ORGS_KEY, IN_FLIGHT_KEY, RECHECK_KEY], args=[json.dumps(request)])
+        keys = [ORGS_KEY, IN_FLIGHT_KEY, RECHECK_KEY, LISTINGS_KEY]
+        reply = self._organizations(keys=keys, args=[json.dumps(request)])
         return (_kept_listing if len(reply) <= LISTING_KEPT_SIZE else _listing)(reply, int(page_size))
 
     @guarded

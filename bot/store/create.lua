@@ -14,6 +14,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
 redis.call('HSET', KEYS[1], unpack(req.hash))
+ce_listings_changed(req.index)
 redis.call('ZADD', KEYS[2], req.created_at, req.id)
 redis.call('ZADD', KEYS[3], req.expires_at, req.id)
 redis.call('ZADD', req.index.in_flight, req.created_at, req.id)

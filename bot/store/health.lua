@@ -20,6 +20,7 @@ if version ~= tonumber(req.expected_version) then
 end
 version = version + 1
 redis.call('HSET', KEYS[3], 'version', tostring(version), unpack(req.fields))
+ce_listings_changed(req.index)
 
 if type(req.accounts) == 'table' then
   redis.call('HSET', KEYS[1], 'account_count', ce_replace_accounts(KEYS[2], req.accounts))

@@ -4,14 +4,23 @@
 -- org_id or decided_at, or appends to ce:audit, so an index changes in the same atomic script as what
 -- it indexes.
 --
--- idx = {orgs, in_flight, recheck, health_suffix, audit_suffix, audit_keep} (from the request JSON):
+-- idx = {orgs, in_flight, recheck, listings, health_suffix, audit_suffix, audit_keep} (from the request JSON):
 --   orgs       connected organizations, score 0, member "org_id conn_id": ZRANGE by rank is by org ID
 --   in_flight  open connections (claimed, not yet connected), scored by created_at
 --   recheck    connected, active organizations, scored by max(decided_at, health claimed_at): the time
 --              their re-check interval counts from (its ZCARD is the number of active organizations)
 --   {conn key}{audit_suffix}  a list: the IDs of the connection's last audit_keep entries in ce:audit,
 --              oldest first, so its history is read without scanning ce:audit (ce_audit)
+--   listings   the pages organizations.lua answered, kept until the next write (ce_listings_changed)
 -- Final states leave every index but the audit index (the history is kept).
+
+-- Every script that can change what a listing shows (a connection's listed fields, its health's
+-- checked_at and problems, an index) calls this as it writes: the pages organizations.lua kept are
+-- dropped, and the next listing reads its rows again. (recheck.lua, revalidate.lua and notified.lua
+-- write only claimed_at, validate_claimed_at and notified, which no listing shows.)
+local function ce_listings_changed(idx)
+  redis.call('DEL', idx.listings)
+end
 
 local function ce_org_member(org, id)
   return (org or '') .. ' ' .. id

@@ -38,6 +38,7 @@ if current == req.status then
 end
 
 redis.call('HSET', key, 'status', req.status, 'updated_at', req.now)
+ce_listings_changed(req.index)
 ce_reindex(req.index, key, id, req.final)
 local org = redis.call('HGET', key, 'org_id') or ''
 ce_audit(req.index, KEYS[1], key, req.audit_maxlen, {

@@ -108,6 +108,7 @@ if type(req.accounts) == 'table' then
 end
 
 redis.call('HSET', conn_key, unpack(sets))
+ce_listings_changed(req.index)
 
 local org = redis.call('HGET', conn_key, 'org_id') or ''
 if releases_org and org ~= '' then

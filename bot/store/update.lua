@@ -9,6 +9,7 @@ end
 local req = cjson.decode(ARGV[1])
 local sets = {unpack(ARGV, 2)}
 redis.call('HSET', KEYS[1], unpack(sets))
+ce_listings_changed(req.index)
 for i = 1, #sets, 2 do
   if sets[i] == 'status' or sets[i] == 'decided_at' then
     ce_reindex(req.index, KEYS[1], req.id, req.final)
