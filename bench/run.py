@@ -32,7 +32,7 @@ from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench import payloads, procs, report, seed
+from bench import payloads, procs, report, seed, tls
 from bench.load import run_cell
 from bench.payloads import BOT_TOKEN, SIGNING_SECRET
 from bench.report import B1, B2, B2X, CE, CEBG
@@ -167,7 +167,9 @@ class Bench:
 
     def start(self) -> None:
         say(f"bench: work folder {self.work}")
-        self.slack = self._standin("slack-standin", ["slack", "--token", BOT_TOKEN])
+        self.sink_cert, sink_key = tls.make_certificate(self.work)  # the sink speaks HTTPS, as Slack does
+        self.slack = self._standin("slack-standin", ["slack", "--token", BOT_TOKEN, "--tls-cert", str(self.sink_cert),
+                                                     "--tls-key", str(sink_key)])
         self.api_url = self.slack.info["api_url"]
         self.base_url = self.slack.info["responses_url"]  # response_urls in payloads point at the sink
         if self.p.bg:
@@ -212,6 +214,7 @@ class Bench:
             "CE_TRUSTED_ACCOUNT_ID": TRUSTED_ACCOUNT,
             "CE_APPROVERS": ",".join(payloads.APPROVERS),
             "AWS_REGION": payloads.REGION,
+            "SSL_CERT_FILE": str(self.sink_cert),  # ce-bot trusts the sink as it trusts Slack
         }
 
     def ce_names(self) -> list[str]:
@@ -379,7 +382,8 @@ class Bench:
     def _sink(self) -> dict:
         import urllib.request
 
-        with urllib.request.urlopen(self.slack.info["responses_url"] + "_bench/responses", timeout=5) as answer:
+        url = self.slack.info["responses_url"] + "_bench/responses"
+        with urllib.request.urlopen(url, timeout=5, context=tls.client_context(self.sink_cert)) as answer:
             return json.loads(answer.read())
 
     def interleaved(self, phase: str, rounds: int, servers: list[str], scenarios: list[str]):

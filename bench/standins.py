@@ -1,7 +1,8 @@
 """Stand-ins the benchmark runs in their own processes, each printing one JSON line when ready.
 
-- `python -m bench.standins slack`: the bot's Slack Web API stand-in (`bot.playground.slack_standin`),
-  and a sink for response_url posts (answers `ok`, keeps count).
+- `python -m bench.standins slack [--tls-cert C --tls-key K]`: the bot's Slack Web API stand-in
+  (`bot.playground.slack_standin`), and a sink for response_url posts (answers `ok`, keeps count), over
+  HTTPS when given a certificate (`bench/tls.py`), as Slack's response_urls are.
 - `python -m bench.standins aws --orgs K --accounts N [--stack-set] [--delay S]`: a moto server
   holding K AWS Organizations with N member accounts each (seeded in-process before the server
   starts, so 5,000 accounts take seconds), and in front of it a proxy that waits `--delay` seconds before passing each
@@ -18,6 +19,7 @@ import http.client
 import json
 import logging
 import os
+import ssl
 import sys
 import threading
 import time
@@ -27,6 +29,7 @@ from urllib.parse import parse_qs
 
 from bench.payloads import APPROVERS, BOT_TOKEN, REGION, REQUESTER
 from bench.procs import AWS_CREDENTIALS
+from bench.tls import server_context
 
 TRUSTED_ACCOUNT = "111122223333"  # ce-bot's own account (CE_TRUSTED_ACCOUNT_ID): the member roles trust it
 STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
@@ -66,9 +69,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def _serve(handler: type[_Handler]) -> ThreadingHTTPServer:
-    """`handler` on 127.0.0.1 at a free port, served from a daemon thread."""
+def _serve(handler: type[_Handler], tls: ssl.SSLContext | None = None) -> ThreadingHTTPServer:
+    """`handler` on 127.0.0.1 at a free port (over TLS with `tls`), served from a daemon thread."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:  # each connection's handshake runs in its own thread, on its first read
+        server.socket = tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     server.daemon_threads = True
     server.request_queue_size = 256
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
@@ -78,7 +83,7 @@ def _serve(handler: type[_Handler]) -> ThreadingHTTPServer:
 # --- Slack ---------------------------------------------------------------------------------------
 
 
-def response_sink() -> ThreadingHTTPServer:
+def response_sink(tls: ssl.SSLContext | None = None) -> ThreadingHTTPServer:
     """Where the benchmark's response_urls point: answers `ok` at once, as Slack does, and keeps count
     and the last few messages (`GET /_bench/responses`). Slack's own cost of showing a message is not the
     bot's, so it should not compete with the bot for the machine's two cores."""
@@ -100,7 +105,7 @@ def response_sink() -> ThreadingHTTPServer:
                 payload = {"counts": dict(counts), "last": [b.decode("utf-8", "replace") for b in last]}
             self._answer(200, [("Content-Type", "application/json")], json.dumps(payload).encode())
 
-    return _serve(Sink)
+    return _serve(Sink, tls)
 
 
 def slack(args) -> None:
@@ -109,8 +114,10 @@ def slack(args) -> None:
     standin = SlackStandIn(bot_token=args.token).start()
     for user in (REQUESTER, *APPROVERS):
         standin.add_user(user)
-    sink = response_sink()
-    _ready({"api_url": standin.api_url, "responses_url": f"http://127.0.0.1:{sink.server_address[1]}/"})
+    tls = server_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+    sink = response_sink(tls)
+    scheme = "https" if tls else "http"
+    _ready({"api_url": standin.api_url, "responses_url": f"{scheme}://127.0.0.1:{sink.server_address[1]}/"})
     _wait_for_stdin_close()
     sink.shutdown()
     standin.stop()
@@ -229,6 +236,8 @@ def main(argv: list[str] | None = None) -> None:
     roles = parser.add_subparsers(dest="role", required=True)
     s = roles.add_parser("slack")
     s.add_argument("--token", default=BOT_TOKEN)
+    s.add_argument("--tls-cert")
+    s.add_argument("--tls-key")
     a = roles.add_parser("aws")
     a.add_argument("--orgs", type=int, default=1)
     a.add_argument("--accounts", type=int, default=3)

@@ -29,6 +29,8 @@ def test_bench_smoke_measures_every_scenario(tmp_path, capsys):
     assert any("Cloud Entitlements" in answer for answer in ce["help"]["answers"])  # the real usage text
     assert set(ce["submit"]["answers"]) == {""}  # every IDs submission accepted: the pools are sound
     assert all(cell["cpu_s"] > 0 for cell in cells)
+    page = results["list_check"]  # /ce list's first page, as the response_url sink (HTTPS, as Slack's) got it
+    assert page["paginated"] and page["blocks"] > 1, page
 
     trips = results["extras"]["redis_round_trips"]
     assert trips["IDs submission (accepted)"]["typical"] >= 1  # the transition, at least
