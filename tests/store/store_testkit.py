@@ -105,19 +105,31 @@ def connected(store: ConnectionStore, **kw):
     return store.get(conn.id)
 
 
-def at_once(call: Callable[[Any], Any], items: Iterable[Any]) -> list:
-    """`call(item)` for every item, each in a thread of its own, all released together; the results, in order."""
+def at_once(call: Callable[[Any], Any], items: Iterable[Any], *, ready: Callable[[Any], Any] | None = None) -> list:
+    """`call(item)` for every item, each in a thread of its own, all released together; the results, in
+    order. `ready(item)`, when given, runs in the item's thread before the start line (a client of its
+    own, connected), and `call` gets what it returned. The first error of any thread is raised."""
     items = list(items)
     barrier = threading.Barrier(len(items))
     results: list = [None] * len(items)
+    errors: list[BaseException] = []
 
     def run(i: int) -> None:
-        barrier.wait()
-        results[i] = call(items[i])
+        try:
+            item = ready(items[i]) if ready else items[i]
+            barrier.wait()
+            results[i] = call(item)
+        except threading.BrokenBarrierError:
+            pass  # another thread failed before the start line: its error is the one raised
+        except Exception as error:  # noqa: BLE001 - raised in the caller's thread below
+            barrier.abort()
+            errors.append(error)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(items))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if errors:
+        raise errors[0]
     return results

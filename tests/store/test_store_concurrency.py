@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
-from store_testkit import TTL, connection_in
+from store_testkit import TTL, at_once, connection_in
 
 from bot.connection.model import State
 from bot.connection.states import Event
@@ -15,30 +14,20 @@ from bot.store.connections import ConnectionStore, Refusal
 
 
 def race(redis_url, clock, n, attempt):
-    """Run attempt(store, i) in n threads released together; returns the results by i."""
-    barrier = threading.Barrier(n)
-    results = [None] * n
-    errors = []
+    """Run attempt(store, i) in n threads released together, each with a store of its own; the results by i."""
+    stores = []
 
-    def run(i):
-        client = connect(redis_url)
-        try:
-            store = ConnectionStore(client, clock=clock)
-            store.ping()  # connected and scripts ready before the start line
-            barrier.wait()
-            results[i] = attempt(store, i)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            client.close()
+    def own_store(i):
+        store = ConnectionStore(connect(redis_url), clock=clock)
+        stores.append(store)
+        store.ping()  # connected and scripts ready before the start line
+        return store, i
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
-    assert not errors, errors
-    return results
+    try:
+        return at_once(lambda ready: attempt(*ready), range(n), ready=own_store)
+    finally:
+        for store in stores:
+            store.redis.close()
 
 
 def test_twenty_connections_one_org(store, redis, redis_url, clock):
