@@ -88,36 +88,20 @@ async def run_socket_mode(app, app_token: str) -> None:
         await handler.close_async()
 
 
-# The worker started by `ce-bot serve` yields the CPU to it: an ack waiting on a busy core is a user
-# waiting, a job finishing a few milliseconds later is not. SCHED_IDLE (Linux) runs it only on a core
-# nothing else wants, and a waking ack preempts it at once: measured, /ce list at N = 1 went from 2.8×
-# to 2.3× the fastest bare Bolt (niceness 19 had changed nothing over 10). Elsewhere, niceness.
-WORKER_NICENESS = 10
-
-
-def yield_to_acks() -> None:
-    """This process (and the threads it starts later) runs only when no ack needs the CPU."""
-    if hasattr(os, "SCHED_IDLE"):
-        try:
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-            return
-        except OSError:
-            pass  # not allowed here (a restricted container): niceness still works
-    os.nice(WORKER_NICENESS)
-
-
 def run_worker(parent: int | None) -> int:
     """The job workers and the scheduler, until SIGTERM (or, started by `ce-bot serve`, until it is gone)."""
     import logging
     import signal
     import threading
 
+    from bot.worker_process import yield_to_acks
+
+    if parent:
+        yield_to_acks()  # its parent did already; so does a restarted one, and before the imports below
     import boto3  # noqa: F401 - now, not in the first validation (the web process never imports it)
 
     from bot.runtime import Runtime
 
-    if parent:
-        yield_to_acks()
     config = configuration.load("worker")
     if not config.redis_url:
         raise ConfigError("REDIS_URL", "is not set (ce-bot worker joins the Redis of a running ce-bot)")

@@ -13,6 +13,7 @@ import pytest
 
 from bot import config as configuration
 from bot.runtime import Runtime
+from bot.worker_process import yield_to_acks
 from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET, free_port
 from tests.support.bot_server import TRUSTED_ACCOUNT, serve_env
 from tests.support.processes import worker_children
@@ -134,3 +135,14 @@ def test_a_process_whose_jobs_run_in_its_child_never_builds_them(tmp_path):
         runtime.jobs  # noqa: B018
     in_process = Runtime(configuration.load("serve", environ=env))
     assert [w.name for w in in_process.jobs.workers] and in_process.jobs.scheduler is not None
+
+
+def test_a_worker_child_is_made_to_yield_as_soon_as_it_exists():
+    """The parent sets it: the child's second of imports does not compete with the parent's start-up."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        yield_to_acks(child.pid)
+        assert os.sched_getscheduler(child.pid) == os.SCHED_IDLE
+    finally:
+        child.kill()
+        child.wait()
