@@ -66,8 +66,9 @@ class Profile:
         else:
             self.clients = (1, 16, 64)
             self.requests = {1: 400, 16: 500, 64: 1000}  # N = 1 cells of 150 moved more between runs than within one
-            # /ce list's after-ack work is heavy (every cell waits for it): fewer requests per cell
-            self.list_requests = {n: count // 5 for n, count in self.requests.items()}
+            # /ce list's after-ack work is the heaviest (every cell waits for it to drain): fewer requests
+            # per cell, but not so few that one slow moment decides a cell (80 at N = 1 did)
+            self.list_requests = {n: count // 2 for n, count in self.requests.items()}
             self.warmup = 60
             self.list_orgs = 1000
             self.list_accounts = 50
