@@ -97,7 +97,7 @@ def run_worker(parent: int | None) -> int:
     from bot.worker_process import yield_to_acks
 
     if parent:
-        yield_to_acks()  # its parent did already; so does a restarted one, and before the imports below
+        yield_to_acks()  # its parent set it as it spawned this process; again here, before the imports below
     import boto3  # noqa: F401 - now, not in the first validation (the web process never imports it)
 
     from bot.runtime import Runtime
