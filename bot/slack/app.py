@@ -102,25 +102,23 @@ class RetryingRespond(Respond):
         return POSTER.post(self.response_url, message, encoded=encoded, proxy=self.proxy, ssl=self.ssl)
 
 
-# Slack retries only Events API deliveries (X-Slack-Retry-Num); interactive payloads are not
-# retried, and their state changes are atomic and tell a second click what happened. The one
-# delivery that must not run twice is `/ce connect` (it creates): a captured, still-valid signed
-# request replayed is recognised by its timestamp and body. Kept longer than a signature is
-# valid (5 min).
+# Slack retries only Events API deliveries (X-Slack-Retry-Num), and the one event handled,
+# app_home_opened, is handled once by its event_id where it runs (`bot.slack.home`), in HTTP and
+# Socket Mode alike. Interactive payloads are not retried, and their state changes are atomic and
+# tell a second click what happened. The one delivery that must not run twice is `/ce connect`
+# (it creates): a captured, still-valid signed request replayed is recognised by its timestamp and
+# body. Kept longer than a signature is valid (5 min).
 DELIVERY_SEEN_FOR = 600
 
 
 def delivery_key(request: AsyncBoltRequest, body: dict) -> str:
-    """The key a repeated delivery is recognised by, or "" when repeating it is harmless.
+    """The key a replayed `/ce connect` is recognised by, or "" for any other delivery.
 
     In Socket Mode there is no raw body (Bolt gets the envelope's payload as a dict) and no
-    timestamp: the payload itself is the delivery, and its trigger_id or event_id tells one
-    from another. And every Events API envelope carries `retry_attempt`, 0 the first time."""
+    timestamp: the payload itself is the delivery, and its trigger_id tells one from another."""
     if body.get("command") and parse_command(body.get("text")).verb == "connect":
         stamp = (request.headers.get("x-slack-request-timestamp") or [""])[0]
         return "command:" + hashlib.sha256(stamp.encode() + b":" + _delivered(request, body)).hexdigest()
-    if (request.headers.get("x-slack-retry-num") or ["0"])[0] not in ("", "0"):
-        return "retry:" + hashlib.sha256(_delivered(request, body)).hexdigest()
     return ""
 
 
@@ -144,8 +142,7 @@ def build_app(services: Services, client: AsyncWebClient) -> AsyncApp:
     async def before_handlers(request, body, context) -> bool:
         """Runs before every handler (inside the router's one middleware: another would cost Bolt an
         argument build per request): hands `Services` to the handler, names the request in the logs, and says False for
-        Slack's retry of a delivery or `/ce connect` replayed while its signature is valid (acknowledged,
-        not handled again)."""
+        a `/ce connect` replayed while its signature is valid (acknowledged, not handled again)."""
         context["services"] = services
         logs.identify(body)
         key = delivery_key(request, body) if isinstance(body, dict) else ""
@@ -155,9 +152,9 @@ def build_app(services: Services, client: AsyncWebClient) -> AsyncApp:
                     log.info("a delivery was handled already: acknowledged, not handled again")
                     return False
             except StoreUnavailable as error:
-                if error.maybe_applied and body.get("type") != "block_actions":
+                if error.maybe_applied:
                     raise  # Redis hangs: the handler would wait as long again; the error handler answers
-                # Redis down (fails fast): let the handler answer; some need no Redis
+                # Redis down (fails fast): let the handler answer (it tells them the store is unavailable)
         return True
 
     @app.error
