@@ -73,14 +73,19 @@ def cpu_sample(pid: int) -> CpuSample:
 
 def children(pid: int) -> list[int]:
     """The processes `pid` started (ce-bot serve's worker process)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            pass
-    return found
+    return [int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat") if _parent(stat) == pid]
+
+
+def parent_of(pid: int) -> int | None:
+    """`pid`'s parent, or None when `pid` is gone."""
+    return _parent(Path(f"/proc/{pid}/stat"))
+
+
+def _parent(stat: Path) -> int | None:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def rss_mb(pid: int) -> float:

@@ -163,6 +163,7 @@ class Bench:
         self.bg_log: list[dict] = []
         self.extras: dict = {}
         self.list_check: dict | None = None
+        self.worker_pids: dict[str, int | None] = {}  # server name -> its worker child (worker_pid)
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -323,11 +324,16 @@ class Bench:
         return cell
 
     def worker_pid(self, server: str) -> int | None:
-        """The `ce-bot worker` process a ce-bot server started (its jobs: what follows each ack)."""
+        """The `ce-bot worker` process a ce-bot server started (its jobs: what follows each ack): looked
+        for in /proc once, and again only if that one is gone (a worker restarted)."""
         if server not in self.redis:
             return None
-        found = procs.children(self.servers[server].pid)
-        return found[0] if found else None
+        parent = self.servers[server].pid
+        known = self.worker_pids.get(server)
+        if known is None or procs.parent_of(known) != parent:
+            found = procs.children(parent)
+            known = self.worker_pids[server] = found[0] if found else None
+        return known
 
     def _drain(self, server: str, timeout: float = 120.0) -> None:
         """Wait until the after-ack work of the last cell is done: a ce-bot's interactive and Slack job
@@ -351,7 +357,8 @@ class Bench:
         finally:
             client.close()
         if server != CEBG:
-            pids = [self.servers[server].pid] + procs.children(self.servers[server].pid)
+            worker = self.worker_pid(server)
+            pids = [self.servers[server].pid] + ([worker] if worker else [])
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 before = [procs.cpu_sample(pid) for pid in pids]
