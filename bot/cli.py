@@ -94,10 +94,6 @@ def run_worker(parent: int | None) -> int:
     import signal
     import threading
 
-    from bot.worker_process import yield_to_acks
-
-    if parent:
-        yield_to_acks()  # its parent set it as it spawned this process; again here, before the imports below
     import boto3  # noqa: F401 - now, not in the first validation (the web process never imports it)
 
     from bot.runtime import Runtime

@@ -84,8 +84,9 @@ class WorkerProcess:
             self._stopping.wait(delay)
 
 
-def yield_to_acks(pid: int = 0) -> None:
-    """Process `pid` (0: this one), and the threads it starts later, runs only when no ack needs the CPU."""
+def yield_to_acks(pid: int) -> None:
+    """Process `pid` (just spawned: one thread), and the threads it starts later, runs only when no ack
+    needs the CPU."""
     if hasattr(os, "SCHED_IDLE"):
         try:
             os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))

@@ -267,16 +267,16 @@ def _toggle_clicked(body, client, context, respond, status: OrgStatus) -> None:
     user = user_of(body)
     result = ops.set_status(status, actor=user, is_approver=is_approver(context, user), conn_id=conn_id)
     if result.connection is not None and body.get("response_url") and result.outcome.value in ("ok", "unchanged"):
-        _redraw(body, context, respond, ops, result.connection)
+        _redraw(body, client, context, respond, ops, result.connection)
     org_id = result.connection.org_id if result.connection else ""
     answer(body, client, respond, views.status_result_text(result, status, org_id=org_id, approvers=approvers_of(context)))
 
 
-def _redraw(body, context, respond, ops: Operations, conn: Connection) -> None:
+def _redraw(body, client, context, respond, ops: Operations, conn: Connection) -> None:
     """Show the message the button sat in as it now stands (a list page or a status message)."""
     block_id = str(_action(body).get("block_id", ""))
     if block_id.startswith(ops_ids.LIST_ROW + ":"):
-        show_list(body, None, respond, ops.list_page(around=conn.id), replace=True)
+        show_list(body, client, respond, ops.list_page(around=conn.id), replace=True)
     elif block_id == ops_ids.STATUS_ACTIONS:
         respond(**views.status_message(conn, **status_parts(context, conn)), response_type="ephemeral", replace_original=True)
 
