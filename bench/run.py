@@ -172,6 +172,7 @@ class Bench:
         self.sink_cert, sink_key = tls.make_certificate(self.work)  # the sink speaks HTTPS, as Slack does
         self.slack = self._standin("slack-standin", ["slack", "--token", BOT_TOKEN, "--tls-cert", str(self.sink_cert),
                                                      "--tls-key", str(sink_key)])
+        self.sink_trust = tls.client_context(self.sink_cert)  # the harness's own reads of the sink
         self.api_url = self.slack.info["api_url"]
         self.base_url = self.slack.info["responses_url"]  # response_urls in payloads point at the sink
         if self.p.bg:
@@ -390,8 +391,7 @@ class Bench:
     def _sink(self) -> dict:
         import urllib.request
 
-        url = self.slack.info["responses_url"] + "_bench/responses"
-        with urllib.request.urlopen(url, timeout=5, context=tls.client_context(self.sink_cert)) as answer:
+        with urllib.request.urlopen(self.base_url + "_bench/responses", timeout=5, context=self.sink_trust) as answer:
             return json.loads(answer.read())
 
     def interleaved(self, phase: str, rounds: int, servers: list[str], scenarios: list[str]):

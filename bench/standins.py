@@ -29,7 +29,7 @@ from urllib.parse import parse_qs
 
 from bench.payloads import APPROVERS, BOT_TOKEN, REGION, REQUESTER
 from bench.procs import AWS_CREDENTIALS
-from bench.tls import server_context
+from bench.tls import HOST, server_context
 
 TRUSTED_ACCOUNT = "111122223333"  # ce-bot's own account (CE_TRUSTED_ACCOUNT_ID): the member roles trust it
 STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
@@ -117,7 +117,7 @@ def slack(args) -> None:
     tls = server_context(args.tls_cert, args.tls_key) if args.tls_cert else None
     sink = response_sink(tls)
     scheme = "https" if tls else "http"
-    _ready({"api_url": standin.api_url, "responses_url": f"{scheme}://127.0.0.1:{sink.server_address[1]}/"})
+    _ready({"api_url": standin.api_url, "responses_url": f"{scheme}://{HOST}:{sink.server_address[1]}/"})
     _wait_for_stdin_close()
     sink.shutdown()
     standin.stop()

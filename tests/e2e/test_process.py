@@ -15,6 +15,7 @@ from bot import config as configuration
 from bot.runtime import Runtime
 from bot.worker_process import yield_to_acks
 from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET, free_port
+from tests.reliability.harness import wait_until
 from tests.support.bot_server import TRUSTED_ACCOUNT, serve_env
 from tests.support.processes import worker_children
 from tests.support.slack_requests import SlackClientSim
@@ -77,13 +78,14 @@ def test_serve_with_the_embedded_redis_answers_health_and_commands(standin, tmp_
         assert response.status == 200 and response.json()["response_type"] == "ephemeral"
         assert any((tmp_path / "data").iterdir())  # state persisted under the working folder
         # Its worker child, and every thread the child runs jobs on, yields the CPU to the acks.
-        deadline = time.monotonic() + 20
-        while not (workers := worker_children(process.pid)) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        threads: list[int] = []
-        while workers and len(threads) < 5 and time.monotonic() < deadline:  # its job threads started
-            time.sleep(0.1)
-            threads = [int(t.name) for t in Path(f"/proc/{workers[0]}/task").iterdir()]
+        workers = wait_until(lambda: worker_children(process.pid), 20, "the worker child", interval=0.1)
+        tasks = Path(f"/proc/{workers[0]}/task")
+
+        def job_threads() -> list[int]:  # once its job threads started
+            threads = [int(t.name) for t in tasks.iterdir()]
+            return threads if len(threads) >= 5 else []
+
+        threads = wait_until(job_threads, 20, "its job threads", interval=0.1)
         assert len(threads) >= 5 and {os.sched_getscheduler(t) for t in threads} == {os.SCHED_IDLE}
     finally:
         process.terminate()

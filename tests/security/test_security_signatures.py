@@ -170,8 +170,7 @@ def test_an_oversized_body_is_refused_before_it_is_read(standin, redis_url, bots
     body = b"payload=" + b"x" * (size - len(b"payload="))
     unsigned = {"Content-Type": FORM, "X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": "v0=00"}
     assert status_for({"Content-Length": str(size), **unsigned}) == 413
-    signed = {"Content-Length": str(size), "Content-Type": FORM, "X-Slack-Request-Timestamp": str(timestamp),
-              "X-Slack-Signature": signature(SIGNING_SECRET, timestamp, body)}  # fmt: skip
+    signed = {"Content-Length": str(size), **unsigned, "X-Slack-Signature": signature(SIGNING_SECRET, timestamp, body)}
     assert status_for(signed) == 413
     # Sent in chunks, with no length declared: refused once what arrived is too much (just beyond the
     # limit, so all of it is read).

@@ -15,7 +15,6 @@ from bot.slack import payload_parsing
 from bot.slack.payload_parsing import parse_body
 
 
-
 def outcome(parse, body: str, content_type: str | None = payloads.FORM):
     try:
         return "ok", parse(body, content_type)

@@ -15,6 +15,7 @@ REQUESTER = "UREQUESTER"
 APPROVER = "UAPPROVER"
 OTHER = "UOTHER"
 TTL = 3600.0
+JOIN_TIMEOUT = 10.0  # a call at_once that hangs fails its test instead of hanging it
 
 _orgs = itertools.count(1)
 
@@ -129,7 +130,9 @@ def at_once(call: Callable[[Any], Any], items: Iterable[Any], *, ready: Callable
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(JOIN_TIMEOUT)
     if errors:
         raise errors[0]
+    if any(t.is_alive() for t in threads):
+        raise TimeoutError(f"a call did not return within {JOIN_TIMEOUT:g} s")
     return results

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.procs import parent_of  # noqa: F401 - the one reader of a process's parent, shared with the benchmark
+
 
 def _stat(pid: int) -> list[str]:
     """The fields of /proc/PID/stat after the command name: state, parent PID, …"""
@@ -25,13 +27,6 @@ def worker_children(parent: int) -> list[int]:
         if args[-4:] == wanted:
             found.append(int(cmdline.parent.name))
     return found
-
-
-def parent_of(pid: int) -> int | None:
-    try:
-        return int(_stat(pid)[1])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 def alive(pid: int) -> bool:
