@@ -22,6 +22,7 @@ from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.context.respond import Respond
 from slack_bolt.context.respond.internals import _build_message
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookResponse
@@ -127,9 +128,21 @@ def _delivered(request: AsyncBoltRequest, body: dict) -> bytes:
     return request.raw_body.encode() or json.dumps(body, sort_keys=True).encode()
 
 
+class _TokenHeldByClient(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and, handed a client, warns that the token "will be unused":
+    our client is made from that token, so the warning would greet every start for nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_TOKEN_HELD_BY_CLIENT = _TokenHeldByClient()
+
+
 def build_app(services: Services, client: AsyncWebClient) -> AsyncApp:
     from bot.slack import surfaces
 
+    logging.getLogger("slack_bolt.AsyncApp").addFilter(_TOKEN_HELD_BY_CLIENT)  # once: the same filter
     secret = services.config.slack_signing_secret
     app = AsyncApp(
         client=client,

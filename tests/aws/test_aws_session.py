@@ -10,7 +10,7 @@ from aws_testkit import EXTERNAL_ID, new_session
 from moto.sts.models import sts_backends
 
 from bot.aws.session import AwsAccess, home_region, partition_of
-from tests.support.bot_server import serve_env
+from tests.support.bot_server import offline_env
 
 
 def test_clients_have_tight_timeouts_and_standard_retries():
@@ -58,8 +58,7 @@ def test_the_web_process_starts_without_importing_boto3(tmp_path):
         "config, runtime = web_runtime('serve')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'boto3' or m.startswith('botocore.client')))\n"
     )
-    env = {**os.environ, **serve_env(token="xoxb-1", secret="s" * 32, api_url="http://127.0.0.1:9/api/",
-                                     redis_url="redis://127.0.0.1:1/0", data_dir=tmp_path, approvers="U0APPROVER")}  # fmt: skip
+    env = {**os.environ, **offline_env(tmp_path)}
     done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

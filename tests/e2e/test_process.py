@@ -16,7 +16,7 @@ from bot.runtime import Runtime
 from bot.worker_process import yield_to_acks
 from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET, free_port
 from tests.reliability.harness import wait_until
-from tests.support.bot_server import TRUSTED_ACCOUNT, serve_env
+from tests.support.bot_server import TRUSTED_ACCOUNT, offline_env
 from tests.support.processes import worker_children
 from tests.support.slack_requests import SlackClientSim
 
@@ -128,8 +128,7 @@ def test_a_worker_on_its_own_runs_jobs_until_sigterm(redis_url, redis, tmp_path)
 
 def test_a_process_whose_jobs_run_in_its_child_never_builds_them(tmp_path):
     """`ce-bot serve` and `ce-bot socket` answer Slack only: the workers and the scheduler are the child's."""
-    env = serve_env(token=BOT_TOKEN, secret=SIGNING_SECRET, api_url="http://127.0.0.1:9/api/",
-                    redis_url="redis://127.0.0.1:1/0", data_dir=tmp_path, approvers="U0APP")  # fmt: skip
+    env = offline_env(tmp_path)
     runtime = Runtime(configuration.load("serve", environ=env), worker_process=True)
     runtime.app  # noqa: B018 - the web side is built
     assert "jobs" not in vars(runtime)
@@ -137,6 +136,16 @@ def test_a_process_whose_jobs_run_in_its_child_never_builds_them(tmp_path):
         runtime.jobs  # noqa: B018
     in_process = Runtime(configuration.load("serve", environ=env))
     assert [w.name for w in in_process.jobs.workers] and in_process.jobs.scheduler is not None
+
+
+def test_building_the_app_logs_no_warning(tmp_path, monkeypatch, caplog):
+    """Bolt reads SLACK_BOT_TOKEN itself and, handed a client, warned at every start that the token
+    "will be unused": the client is made from that same token, so the warning said nothing."""
+    env = offline_env(tmp_path)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", env["SLACK_BOT_TOKEN"])
+    with caplog.at_level("WARNING"):
+        Runtime(configuration.load("serve", environ=env), worker_process=True).app  # noqa: B018
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []
 
 
 def test_a_worker_child_is_made_to_yield_as_soon_as_it_exists():

@@ -36,6 +36,13 @@ def serve_env(
     return {k: v for k, v in env.items() if v is not None}
 
 
+def offline_env(data_dir) -> dict[str, str]:
+    """A bot's environment whose Slack and Redis are nowhere (ports nobody listens on): for building a
+    runtime without serving."""
+    return serve_env(token="xoxb-offline", secret="s" * 32, api_url="http://127.0.0.1:9/api/",
+                     redis_url="redis://127.0.0.1:1/0", data_dir=data_dir, approvers="U0APPROVER")  # fmt: skip
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
