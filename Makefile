@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench profile clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: $(STAMP)
 # and writes bench/results.json.
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Where ce-bot's time goes, in-process, next to the baselines (bench/README.md): a table of CPU per
+# ack and per job, and pyinstrument's profiles in bench/profiles/.
+profile: $(STAMP)
+	$(BIN)/python -m bench.profile
 
 lint: $(STAMP)
 	$(BIN)/cfn-lint templates/*.yaml

@@ -1,5 +1,5 @@
-"""The two baselines: bare Bolt apps whose listeners only ack, for the same /ce command, Approve button
-and IDs modal that ce-bot answers.
+"""The two baselines: bare Bolt apps whose listeners only ack, for the same /ce command, Approve,
+Disable and Enable buttons and IDs modal that ce-bot answers.
 
 - `served` (baseline 1): `AsyncApp(process_before_response=True)` with ce-bot's options, served
   exactly as ce-bot is: the bot's own `bot.server.create_http_app` (its ASGI app, dispatch on the event
@@ -17,6 +17,7 @@ import os
 import sys
 
 from bot.slack import ids
+from bot.slack import operation_ids as ops_ids
 
 
 def _settings() -> dict:
@@ -73,6 +74,8 @@ def async_app(secret: str, token: str, api_url: str):
 
     app.command("/ce")(just_ack)
     app.action(ids.APPROVE)(just_ack)
+    app.action(ops_ids.DISABLE)(just_ack)
+    app.action(ops_ids.ENABLE)(just_ack)
     app.view(ids.IDS_MODAL)(just_ack)
     return app
 

@@ -2,7 +2,8 @@
 
 The shapes follow `tests/support/slack_requests.py` (Slack's documented
 payloads): a slash command's form fields, a `block_actions` click on the
-approval message's Approve button, a `view_submission` of the IDs modal. The
+approval message's Approve button or on a `/ce list` row's Disable / Enable,
+a `view_submission` of the IDs modal. The
 message and modal are rendered by the bot's own views, so payload sizes are
 what Slack would send back. Every server gets the same bytes.
 """
@@ -10,6 +11,7 @@ what Slack would send back. Every server gets the same bytes.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -17,10 +19,13 @@ import secrets
 import time
 from urllib.parse import urlencode
 
-from bot.connection.model import Connection, State
+from bot.connection.model import Connection, OrgStatus, State
 from bot.slack import ids
+from bot.slack import operation_ids as ops_ids
 from bot.slack.views.approval import approval_request
 from bot.slack.views.modals import ids_modal
+from bot.slack.views.organizations import list_page
+from bot.store.connections import Listed
 from bot.template.render import MANAGEMENT_ROLE_NAME, STACK_SET_NAME
 
 VERIFICATION_TOKEN = "standin-verification-token"  # the deprecated `token` field Slack still sends
@@ -117,16 +122,42 @@ def pending_connection(conn_id: str, org_id: str, accounts: int = 50) -> Connect
     )
 
 
+def connected_connection(conn_id: str, org_id: str, status: OrgStatus) -> Connection:
+    """A connected organization, `status` (active or inactive), as `/ce list` shows it."""
+    conn = pending_connection(conn_id, org_id)
+    return dataclasses.replace(conn, state=State.CONNECTED, status=status.value, decided_by=APPROVER,
+                               decided_at=conn.updated_at)  # fmt: skip
+
+
 def approve_click_body(conn: Connection, base_url: str, approvers=(APPROVER,), user: str = APPROVER) -> bytes:
     """A click on Approve in the approval message posted for `conn` (in the connection's channel)."""
     message = approval_request(conn, approvers)
-    ts = f"{int(time.time())}.{secrets.randbelow(10**6):06d}"
+    ts = _message_ts()
     shown = {"type": "message", "ts": ts, "user": "U0CEBOT", "bot_id": "B0CEBOT", "app_id": APP_ID, **message}
+    container = {"type": "message", "message_ts": ts, "channel_id": CHANNEL, "is_ephemeral": False}
+    return _form(_block_actions(user, container, _clicked(message, ids.APPROVE), base_url, message=shown))
+
+
+def toggle_click_body(conn: Connection, base_url: str, user: str = APPROVER) -> bytes:
+    """A click on Disable (`conn` active) or Enable (inactive) in the first row of a `/ce list` page:
+    an ephemeral message, of which Slack's payload carries no copy."""
+    page = list_page([Listed(conn)])
+    action_id = ops_ids.DISABLE if conn.status == OrgStatus.ACTIVE.value else ops_ids.ENABLE
+    container = {"type": "message", "message_ts": _message_ts(), "channel_id": CHANNEL, "is_ephemeral": True}
+    return _form(_block_actions(user, container, _clicked(page, action_id), base_url))
+
+
+def _message_ts() -> str:
+    return f"{int(time.time())}.{secrets.randbelow(10**6):06d}"
+
+
+def _clicked(message: dict, action_id: str) -> dict:
+    """The `actions` entry Slack sends for a click on the button `action_id` of `message`."""
     block, element = next(
-        (b, e) for b in message["blocks"] if b.get("type") == "actions" for e in b["elements"] if e.get("action_id") == ids.APPROVE
+        (b, e) for b in message["blocks"] if b.get("type") == "actions" for e in b["elements"] if e.get("action_id") == action_id
     )
     action = {
-        "action_id": ids.APPROVE,
+        "action_id": action_id,
         "block_id": block["block_id"],
         "type": "button",
         "text": copy.deepcopy(element.get("text")),
@@ -135,24 +166,28 @@ def approve_click_body(conn: Connection, base_url: str, approvers=(APPROVER,), u
     }
     if "style" in element:
         action["style"] = element["style"]
+    return action
+
+
+def _block_actions(user: str, container: dict, action: dict, base_url: str, message: dict | None = None) -> dict:
     token = secrets.token_hex(8)
     payload = {
         "type": "block_actions",
         "user": _user(user),
         "api_app_id": APP_ID,
         "token": VERIFICATION_TOKEN,
-        "container": {"type": "message", "message_ts": ts, "channel_id": CHANNEL, "is_ephemeral": False},
+        "container": container,
         "trigger_id": f"{int(time.time())}.{token}",
         "team": {"id": TEAM, "domain": "standin"},
         "enterprise": None,
         "is_enterprise_install": False,
         "channel": {"id": CHANNEL, "name": "ce-connections"},
-        "message": shown,
+        **({"message": message} if message is not None else {}),
         "state": {"values": {}},
         "response_url": f"{base_url}actions/{TEAM}/{token}",
         "actions": [action],
     }
-    return _form(payload)
+    return payload
 
 
 def view_submission_body(view: dict, typed: dict[str, str], user: str = REQUESTER) -> bytes:

@@ -37,10 +37,11 @@ from bench.load import run_cell
 from bench.payloads import BOT_TOKEN, SIGNING_SECRET
 from bench.report import B1, B2, B2X, CE, CEBG
 from bench.standins import TRUSTED_ACCOUNT
+from bot.connection.model import Connection, OrgStatus
 
 CE_LIST = "ce-bot (list)"  # ce-bot on a Redis holding only the 1,000 organizations: the /ce list cells
 
-SCENARIOS = ("help", "list", "approve", "submit")
+SCENARIOS = ("help", "list", "toggle", "approve", "submit")
 BG_VALIDATIONS = 100
 AWS_DELAY = 2.0
 
@@ -92,14 +93,17 @@ def say(*parts) -> None:
 
 
 class Pools:
-    """Connections seeded for one ce-bot Redis, consumed one per Approve click / IDs submission."""
+    """Connections seeded for one ce-bot Redis, consumed one per Approve click / IDs submission; and
+    its connected organizations, clicked Disable then Enable in turn."""
 
-    def __init__(self, pending: list[str], started: list[str]):
+    def __init__(self, pending: list[str], started: list[str], connected: list[str]):
         self.pending = pending
         self.started = started
+        self.connected = connected
         self.next_pending = 0
         self.next_started = 0
         self.next_org = 0
+        self.toggles = 0
 
     def take_pending(self, n: int) -> list[str]:
         if self.next_pending + n > len(self.pending):
@@ -116,6 +120,17 @@ class Pools:
             out.append((conn_id, seed.org_id("sub", self.next_org)))
             self.next_org += 1
         self.next_started += n
+        return out
+
+    def take_toggles(self, n: int) -> list[Connection]:
+        """The next `n` organizations to click, as the list shows them: each is active until its
+        Disable was clicked, inactive until its Enable was, and so on round the list."""
+        out = []
+        for k in range(self.toggles, self.toggles + n):
+            i, rounds = k % len(self.connected), k // len(self.connected)
+            status = OrgStatus.INACTIVE if rounds % 2 else OrgStatus.ACTIVE
+            out.append(payloads.connected_connection(self.connected[i], seed.org_id("list", i), status))
+        self.toggles += n
         return out
 
 
@@ -139,11 +154,30 @@ def build_requests(scenario: str, total: int, host: str, base_url: str, pools: P
             out.append(payloads.http_post(host, payloads.approve_click_body(conn, base_url), payloads.FORM,
                                           SIGNING_SECRET, ts))
         return out
+    if scenario == "toggle":
+        conns = pools.take_toggles(total) if pools else [
+            payloads.connected_connection(secrets.token_hex(8), seed.org_id("list", i), OrgStatus.ACTIVE) for i in range(total)
+        ]
+        return [payloads.http_post(host, payloads.toggle_click_body(conn, base_url), payloads.FORM, SIGNING_SECRET, ts)
+                for conn in conns]
     if scenario == "submit":
         pairs = pools.take_started(total) if pools else [(secrets.token_hex(8), seed.org_id("sub", i)) for i in range(total)]
         return [payloads.http_post(host, payloads.ids_submission_body(conn_id, org), payloads.FORM, SIGNING_SECRET, ts)
                 for conn_id, org in pairs]
     raise ValueError(scenario)
+
+
+def ce_env(api_url: str, sink_cert: Path) -> dict[str, str]:
+    """What every server of the bench is configured with (ce-bot reads all of it, a baseline some)."""
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": api_url,
+        "CE_TRUSTED_ACCOUNT_ID": TRUSTED_ACCOUNT,
+        "CE_APPROVERS": ",".join(payloads.APPROVERS),
+        "AWS_REGION": payloads.REGION,
+        "SSL_CERT_FILE": str(sink_cert),  # ce-bot trusts the sink as it trusts Slack
+    }
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -210,15 +244,7 @@ class Bench:
         return proc
 
     def env(self) -> dict[str, str]:
-        return {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": self.api_url,
-            "CE_TRUSTED_ACCOUNT_ID": TRUSTED_ACCOUNT,
-            "CE_APPROVERS": ",".join(payloads.APPROVERS),
-            "AWS_REGION": payloads.REGION,
-            "SSL_CERT_FILE": str(self.sink_cert),  # ce-bot trusts the sink as it trusts Slack
-        }
+        return ce_env(self.api_url, self.sink_cert)
 
     def ce_names(self) -> list[str]:
         if self.p.smoke:
@@ -243,8 +269,8 @@ class Bench:
         size = self.p.pool_size()
         t0 = time.monotonic()
         parallel = 1 if self.p.smoke else 2
-        seed.seed(embedded.url, "connected", self.p.list_orgs, kind="list", accounts=self.p.list_accounts,
-                  parallel=parallel)
+        connected = seed.seed(embedded.url, "connected", self.p.list_orgs, kind="list", accounts=self.p.list_accounts,
+                              parallel=parallel)
         if CE_LIST in self.ce_names():
             embedded.stop()
             self._copy_redis(base, CE_LIST)
@@ -257,7 +283,7 @@ class Bench:
         for name in self.ce_names():
             if name != CE_LIST:
                 self._copy_redis(base, name)
-                self.pools[name] = Pools(pending, started)
+                self.pools[name] = Pools(pending, started, connected)
 
     def _copy_redis(self, base: Path, name: str) -> None:
         from bot.store.embedded import EmbeddedRedis
@@ -549,6 +575,7 @@ class Bench:
                 "/ce connect aws-org": [payloads.command_body("connect aws-org", self.base_url) for _ in range(reps)],
                 "Approve click": [payloads.approve_click_body(payloads.pending_connection(c, seed.org_id("clk", i)),
                                                               self.base_url) for i, c in enumerate(pending[:reps])],
+                "Disable / Enable click": [payloads.toggle_click_body(c, self.base_url) for c in pools.take_toggles(reps)],
                 "IDs submission (accepted)": [payloads.ids_submission_body(c, o) for c, o in started[:reps]],
                 "IDs submission (organization taken)": [payloads.ids_submission_body(c, taken_org)
                                                         for c, _ in started[5:5 + reps]],
@@ -558,7 +585,8 @@ class Bench:
             if "list" not in self.skipped:
                 out["/ce list"] = [payloads.command_body("list", self.base_url) for _ in range(reps)]
             if self.p.smoke:
-                out = {k: v for k, v in out.items() if k in ("/ce help", "Approve click", "IDs submission (accepted)")}
+                out = {k: v for k, v in out.items()
+                       if k in ("/ce help", "Disable / Enable click", "Approve click", "IDs submission (accepted)")}
             return out
 
         if not self.p.smoke:  # warm up: every path once, so connections and script caches are in place

@@ -23,7 +23,7 @@ def test_bench_smoke_measures_every_scenario(tmp_path, capsys):
     cells = results["cells"]
     assert cells and all(cell["errors"] == 0 for cell in cells), [c["statuses"] for c in cells if c["errors"]]
     measured = {(cell["server"], cell["scenario"]) for cell in cells}
-    for scenario in ("help", "approve", "submit"):
+    for scenario in ("help", "toggle", "approve", "submit"):
         assert ("ce-bot", scenario) in measured and ("baseline1", scenario) in measured
     ce = {cell["scenario"]: cell for cell in cells if cell["server"] == "ce-bot"}
     assert any("Cloud Entitlements" in answer for answer in ce["help"]["answers"])  # the real usage text
@@ -35,5 +35,8 @@ def test_bench_smoke_measures_every_scenario(tmp_path, capsys):
     trips = results["extras"]["redis_round_trips"]
     assert trips["IDs submission (accepted)"]["typical"] >= 1  # the transition, at least
     assert "EVALSHA" in trips["IDs submission (accepted)"]["ack_path_commands"]
+    toggle = trips["Disable / Enable click"]  # handed to the worker in the ack, which sets the status
+    assert toggle["typical"] == 1 and toggle["ack_path_commands"] == ["XADD"], toggle
+    assert "EVALSHA" in toggle["all_commands_incl_after_ack"], toggle
     assert results["extras"]["redis_memory"]["bytes_per_org"] > 0
     assert results["targets"]
