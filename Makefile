@@ -22,7 +22,7 @@ test: $(STAMP)
 	if [ $$status -eq 5 ]; then echo "pytest ran no test: failing"; exit 1; fi; \
 	exit $$status
 
-# The benchmark (bench/README.md): ce-bot against bare Bolt apps, about 10 minutes; prints one table
+# The benchmark (bench/README.md): ce-bot against bare Bolt apps, 4-7 minutes; prints one table
 # and writes bench/results.json.
 bench: $(STAMP)
 	$(BIN)/python -m bench

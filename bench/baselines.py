@@ -30,7 +30,7 @@ def _settings() -> dict:
     }
 
 
-class _BareRuntime:
+class BareRuntime:
     """What `bot.server.create_http_app` needs from a runtime: the configuration, an app, a store that
     answers, start/stop. Nothing else of ce-bot runs (no Redis, no workers)."""
 
@@ -87,7 +87,7 @@ def serve_served() -> None:
 
     s = _settings()
     app = async_app(s["secret"], s["token"], s["api_url"])
-    uvicorn.run(create_http_app(_BareRuntime(app)), host=s["host"], port=s["port"], log_level="warning", access_log=False)
+    uvicorn.run(create_http_app(BareRuntime(app)), host=s["host"], port=s["port"], log_level="warning", access_log=False)
 
 
 def serve_async() -> None:

@@ -10,14 +10,15 @@ parsing, the same for every server, is left out), one at a time, on one event lo
   embedded Redis seeded as `make bench` seeds it;
 - baseline 1 and baseline 2: `bench.baselines`' bare app behind the same ASGI app, and behind Bolt's
   ASGI adapter;
-- ce-bot's worker: the jobs those acks handed over (the list page, the decision's announcement, the
-  template's upload), run by the worker's own handlers against the Slack stand-in and its HTTPS
-  response_url sink.
+- ce-bot's worker: the jobs those acks handed over (the list page, a status change and its
+  announcement, the decision's announcement, the template an IDs submission sends), run by the
+  worker's own handlers against the Slack stand-in and its HTTPS response_url sink.
 
-Printed: CPU per ack of each app and per job of the worker (`time.process_time`, without the profiler,
-after a warm-up; the median of `--rounds` rounds, the apps' order rotated from round to round). Written to `--out`: pyinstrument's profiles of ce-bot's acks
+Printed: CPU per ack of each app and per job of the worker (`time.process_time`, without the
+profiler, after a warm-up; the median of `--rounds` rounds, the apps' order rotated from round to
+round). Written to `--out`: pyinstrument's profiles of ce-bot's acks
 (`ack-<scenario>.txt`) and of its jobs (`jobs-<scenario>.txt`). They sample wall-clock time, so an
-ack waiting on Redis shows as the event loop's `select`.
+ack waiting on Redis shows as the event loop's `epoll.poll`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from pyinstrument import Profiler
 
 from bench import baselines, payloads, procs, seed, tls
 from bench.payloads import BOT_TOKEN, SIGNING_SECRET
-from bench.run import SCENARIOS, Pools, build_requests, ce_env
+from bench.run import SCENARIOS, Pools, bench_env, build_requests
 from bot import config as configuration
 from bot.runtime import Runtime
 
@@ -50,7 +51,7 @@ class Sizes:
         self.requests = 40 if smoke else requests  # enough samples for each profile to hold its path
         self.rounds = 1 if smoke else rounds
         self.warmup = 3 if smoke else 60
-        self.list_orgs = 30 if smoke else 1000
+        self.list_orgs = 50 if smoke else 1000  # at least one pass of requests: no organization clicked twice at once
         self.list_accounts = 3 if smoke else 50
 
     def pool(self) -> int:
@@ -97,7 +98,7 @@ class Profiling:
         stack.callback(slack.stop)
         self.base_url = slack.info["responses_url"]
         self.redis_url = self._seeded_redis(stack)
-        os.environ.update(ce_env(slack.info["api_url"], cert))
+        os.environ.update(bench_env(slack.info["api_url"], cert))
         # No AWS here: a job that called it would fail at once rather than wait on the network.
         os.environ.update(REDIS_URL=self.redis_url, CE_DATA_DIR=str(self.work / "data"),
                           AWS_ENDPOINT_URL="http://127.0.0.1:9", **procs.AWS_CREDENTIALS)  # fmt: skip
@@ -129,7 +130,7 @@ class Profiling:
 
         _, runtime = web_runtime("serve")  # its worker child is never started: the jobs run here
         return {
-            "baseline1": create_http_app(baselines._BareRuntime(bare())),
+            "baseline1": create_http_app(baselines.BareRuntime(bare())),
             "baseline2": AsyncSlackRequestHandler(bare()),
             CE: create_http_app(runtime),
         }
@@ -141,18 +142,26 @@ class Profiling:
         return [asgi_request(r) for r in raw]
 
     def acks(self, app, requests: list, count: int) -> float:
-        """CPU seconds for `count` acks (the requests taken in turn); every answer must be a 200."""
+        """CPU seconds for `count` acks (the requests taken in turn), and the replies they send after
+        the ack (`soon`)."""
+        started = time.process_time()
+        self.answer(app, requests, count)
+        self.settle()
+        return time.process_time() - started
+
+    def answer(self, app, requests: list, count: int) -> None:
+        """`count` acks, one after another; every answer must be a 200."""
 
         async def run() -> list[int]:
             return [await call(app, *requests[i % len(requests)]) for i in range(count)]
 
-        started = time.process_time()
         statuses = self.loop.run_until_complete(run())
-        self.loop.run_until_complete(asyncio.sleep(0.01))  # replies sent after an ack (`soon`) finish
-        spent = time.process_time() - started
         if set(statuses) != {200}:
             raise RuntimeError(f"answers other than 200: {sorted(set(statuses))}")
-        return spent
+
+    def settle(self) -> None:
+        """Let the replies sent after an ack (`soon`) finish."""
+        self.loop.run_until_complete(asyncio.sleep(0.01))
 
     # --- the worker's jobs ----------------------------------------------------------------------
 
@@ -192,7 +201,8 @@ class Profiling:
         row["jobs_per_ack"] = jobs / (s.rounds * s.requests)
         row["cpu_per_job"] = job_cpu / jobs if jobs else 0.0
         requests = self.requests(name, s.requests, True)
-        self.profiled(f"ack-{name}", lambda: self.acks(self.apps[CE], requests, s.requests))
+        self.profiled(f"ack-{name}", lambda: self.answer(self.apps[CE], requests, s.requests))
+        self.settle()  # not in the profile: it would show as a wait
         self.profiled(f"jobs-{name}", self.run_jobs)
         return row
 

@@ -103,18 +103,18 @@ class Pools:
         self.next_pending = 0
         self.next_started = 0
         self.next_org = 0
-        self.toggles = 0
+        self.next_toggle = 0
 
     def take_pending(self, n: int) -> list[str]:
         if self.next_pending + n > len(self.pending):
-            raise RuntimeError("the Approve pool ran out: raise Profile.pool_size")
+            raise RuntimeError("the Approve pool ran out: make the pools larger")
         out = self.pending[self.next_pending:self.next_pending + n]
         self.next_pending += n
         return out
 
     def take_started(self, n: int) -> list[tuple[str, str]]:
         if self.next_started + n > len(self.started):
-            raise RuntimeError("the IDs submission pool ran out: raise Profile.pool_size")
+            raise RuntimeError("the IDs submission pool ran out: make the pools larger")
         out = []
         for conn_id in self.started[self.next_started:self.next_started + n]:
             out.append((conn_id, seed.org_id("sub", self.next_org)))
@@ -124,13 +124,17 @@ class Pools:
 
     def take_toggles(self, n: int) -> list[Connection]:
         """The next `n` organizations to click, as the list shows them: each is active until its
-        Disable was clicked, inactive until its Enable was, and so on round the list."""
+        Disable was clicked, inactive until its Enable was, and so on round the list. Every click
+        taken must be sent, and no more than one per organization at once (a Disable and an Enable
+        of the same one could be run in either order by the worker's threads)."""
+        if n > len(self.connected):
+            raise RuntimeError(f"{n} clicks at once on {len(self.connected)} organizations: some would race")
         out = []
-        for k in range(self.toggles, self.toggles + n):
+        for k in range(self.next_toggle, self.next_toggle + n):
             i, rounds = k % len(self.connected), k // len(self.connected)
             status = OrgStatus.INACTIVE if rounds % 2 else OrgStatus.ACTIVE
             out.append(payloads.connected_connection(self.connected[i], seed.org_id("list", i), status))
-        self.toggles += n
+        self.next_toggle += n
         return out
 
 
@@ -167,8 +171,8 @@ def build_requests(scenario: str, total: int, host: str, base_url: str, pools: P
     raise ValueError(scenario)
 
 
-def ce_env(api_url: str, sink_cert: Path) -> dict[str, str]:
-    """What every server of the bench is configured with (ce-bot reads all of it, a baseline some)."""
+def bench_env(api_url: str, sink_cert: Path) -> dict[str, str]:
+    """The environment of every server of the bench (ce-bot reads all of it, a baseline some)."""
     return {
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -244,7 +248,7 @@ class Bench:
         return proc
 
     def env(self) -> dict[str, str]:
-        return ce_env(self.api_url, self.sink_cert)
+        return bench_env(self.api_url, self.sink_cert)
 
     def ce_names(self) -> list[str]:
         if self.p.smoke:
@@ -589,9 +593,10 @@ class Bench:
                        if k in ("/ce help", "Disable / Enable click", "Approve click", "IDs submission (accepted)")}
             return out
 
-        if not self.p.smoke:  # warm up: every path once, so connections and script caches are in place
+        if not self.p.smoke:  # warm up: every path, so connections and script caches are in place
             for bodies in sends().values():
-                post_once(proc, bodies[0])
+                for body in bodies:  # all of them: a Disable / Enable taken and not sent would leave its organization out of step
+                    post_once(proc, body)
         time.sleep(pause)
         trips_file.write_text("")
         results = {}

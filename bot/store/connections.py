@@ -197,6 +197,10 @@ class Listing:
     def _hash(self) -> int:
         return hash(tuple(getattr(self, f.name) for f in fields(self)))
 
+    def __getstate__(self) -> dict:
+        """Pickled without its hash: another process hashes strings differently."""
+        return {name: value for name, value in vars(self).items() if name != "_hash"}
+
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.page_size))

@@ -4,6 +4,7 @@ re-check and App Home claims (atomic across processes), event de-duplication, au
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import time
 
 import pytest
@@ -291,6 +292,7 @@ def test_a_listing_hashes_once_and_as_its_equals_do(store, monkeypatch):
     again = dataclasses.replace(listing)
     assert again == listing and again is not listing and hash(again) == hash(listing)
     assert {listing: "kept"}[again] == "kept"
+    assert "_hash" not in vars(pickle.loads(pickle.dumps(listing)))  # another process hashes anew
     monkeypatch.setattr(connections.Listed, "__hash__", lambda self: pytest.fail("hashed again"))
     hash(listing)  # already hashed: not again
 
