@@ -36,9 +36,9 @@ from pathlib import Path
 
 from pyinstrument import Profiler
 
-from bench import baselines, payloads, procs, seed, tls
+from bench import baselines, payloads, procs, seed
 from bench.payloads import BOT_TOKEN, SIGNING_SECRET
-from bench.run import SCENARIOS, Pools, bench_env, build_requests
+from bench.run import SCENARIOS, Pools, bench_env, build_requests, start_slack_standin
 from bot import config as configuration
 from bot.runtime import Runtime
 
@@ -92,22 +92,20 @@ class Profiling:
         stack.callback(shutil.rmtree, self.work, True)
         self.loop = asyncio.new_event_loop()
         stack.callback(self.loop.close)
-        cert, key = tls.make_certificate(self.work)
-        slack = procs.start_standin(self.work, "slack-standin", ["slack", "--token", BOT_TOKEN, "--tls-cert",
-                                                                 str(cert), "--tls-key", str(key)])  # fmt: skip
-        stack.callback(slack.stop)
+        slack, cert = start_slack_standin(self.work, stack)
         self.base_url = slack.info["responses_url"]
-        self.redis_url = self._seeded_redis(stack)
+        redis_url, self.pools = self._seeded_redis(stack)
         os.environ.update(bench_env(slack.info["api_url"], cert))
         # No AWS here: a job that called it would fail at once rather than wait on the network.
-        os.environ.update(REDIS_URL=self.redis_url, CE_DATA_DIR=str(self.work / "data"),
+        os.environ.update(REDIS_URL=redis_url, CE_DATA_DIR=str(self.work / "data"),
                           AWS_ENDPOINT_URL="http://127.0.0.1:9", **procs.AWS_CREDENTIALS)  # fmt: skip
         self.apps = self._apps()
         worker = Runtime(configuration.load("serve"))  # the worker side, built and never started
         self.redis = worker.redis
         self.handlers = {w.queue.name: w.handlers for w in worker.jobs.workers}
 
-    def _seeded_redis(self, stack: ExitStack) -> str:
+    def _seeded_redis(self, stack: ExitStack) -> tuple[str, Pools]:
+        """An embedded Redis seeded as the bench seeds ce-bot's: its URL, and the pools of its connections."""
         from bot.store.embedded import EmbeddedRedis
 
         redis = EmbeddedRedis(self.work / "redis")
@@ -116,8 +114,7 @@ class Profiling:
         s = self.sizes
         connected = seed.seed(url, "connected", s.list_orgs, kind="list", accounts=s.list_accounts, parallel=2)
         pending = seed.seed(url, "pending", s.pool(), kind="clk", accounts=3)
-        self.pools = Pools(pending, seed.seed(url, "started", s.pool()), connected)
-        return url
+        return url, Pools(pending, seed.seed(url, "started", s.pool()), connected)
 
     def _apps(self) -> dict:
         from slack_bolt.adapter.asgi.async_handler import AsyncSlackRequestHandler

@@ -184,6 +184,16 @@ def bench_env(api_url: str, sink_cert: Path) -> dict[str, str]:
     }
 
 
+def start_slack_standin(work: Path, stack: ExitStack) -> tuple[procs.Proc, Path]:
+    """The Slack stand-in and its response_url sink, which speaks HTTPS as Slack does, with a
+    certificate made for the run; and that certificate (ce-bot trusts it: `bench_env`)."""
+    cert, key = tls.make_certificate(work)
+    proc = procs.start_standin(work, "slack-standin", ["slack", "--token", BOT_TOKEN, "--tls-cert", str(cert),
+                                                       "--tls-key", str(key)])  # fmt: skip
+    stack.callback(proc.stop)
+    return proc, cert
+
+
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -207,9 +217,7 @@ class Bench:
 
     def start(self) -> None:
         say(f"bench: work folder {self.work}")
-        self.sink_cert, sink_key = tls.make_certificate(self.work)  # the sink speaks HTTPS, as Slack does
-        self.slack = self._standin("slack-standin", ["slack", "--token", BOT_TOKEN, "--tls-cert", str(self.sink_cert),
-                                                     "--tls-key", str(sink_key)])
+        self.slack, self.sink_cert = start_slack_standin(self.work, self.stack)
         self.sink_trust = tls.client_context(self.sink_cert)  # the harness's own reads of the sink
         self.api_url = self.slack.info["api_url"]
         self.base_url = self.slack.info["responses_url"]  # response_urls in payloads point at the sink

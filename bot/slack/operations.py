@@ -266,7 +266,7 @@ def _toggle_clicked(body, client, context, respond, status: OrgStatus) -> None:
     ops = operations_of(context)
     user = user_of(body)
     result = ops.set_status(status, actor=user, is_approver=is_approver(context, user), conn_id=conn_id)
-    if result.connection is not None and body.get("response_url") and result.outcome.value in ("ok", "unchanged"):
+    if result.connection is not None and answered_in_place(body) and result.outcome.value in ("ok", "unchanged"):
         _redraw(body, client, context, respond, ops, result.connection)
     org_id = result.connection.org_id if result.connection else ""
     answer(body, client, respond, views.status_result_text(result, status, org_id=org_id, approvers=approvers_of(context)))
