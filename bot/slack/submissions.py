@@ -2,19 +2,23 @@
 
 These are the ack paths that change state: parse, one atomic transition
 (awaited on the event loop), then `ack()` closes the modal or `ack(response_action="errors")` shows why
-not on the field, and nothing changes.
+not on the field, and nothing changes; a submission after the decision turns the modal into a
+notice of who decided.
 """
 
 from __future__ import annotations
 
 from bot.connection.ids import InvalidInput
+from bot.connection.model import State
 from bot.slack import ids
 from bot.slack.app import services_of, view_connection_id
 from bot.slack.views import messages
+from bot.slack.views.modals import notice_modal
 from bot.store.connections import Refusal, TransitionResult
 
 REQUESTER = "the person who started this connection"
 APPROVER = "an approver other than the requester"
+DECIDED = frozenset({State.CONNECTED, State.REJECTED})
 
 
 def register(router) -> None:
@@ -96,6 +100,10 @@ async def _answer(ack, main_block: str, who: str, submit, view: dict) -> None:
     elif result.refusal is Refusal.ORG_TAKEN:
         org = result.holder.org_id if result.holder else typed(view, ids.ORGANIZATION_ID_BLOCK).strip()
         await ack(response_action="errors", errors={main_block: messages.organization_taken(org, result.holder)})
+    elif result.refusal is Refusal.WRONG_STATE and result.connection.state in DECIDED:
+        # Nothing is left to submit, and a field error cannot show a mention: the modal says who decided.
+        title = (view.get("title") or {}).get("text") or "Cloud Entitlements"
+        await ack(response_action="update", view=notice_modal(title, messages.moved_on(result.connection)))
     else:
         text = messages.modal_refusal(result.refusal.value, result.connection, who=who)
         await ack(response_action="errors", errors={main_block: text})

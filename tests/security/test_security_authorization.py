@@ -18,6 +18,7 @@ from tests.reliability.harness import (
     BYSTANDER,
     REQUESTER,
     REQUESTER2,
+    SECOND_APPROVER,
     approval_request,
     bot_env,
     connection,
@@ -127,9 +128,37 @@ def test_forged_and_replayed_modal_submissions_are_refused(bot, standin, redis_u
     wait_until(lambda: connection(redis_url, conn_id)["state"] == "rejected", 5, "the rejection")
     settle(redis_url)
     decided = dump(redis_url)
-    assert "Too late" in refused(APPROVER, view, {"Reason": "again"}, ids.REASON_BLOCK)  # replayed
+    replayed = slack.submit(APPROVER, view, {"Reason": "again"}).json()
+    assert told_who_decided(replayed, "already rejected by", APPROVER)
     settle(redis_url)
     assert dump(redis_url) == decided
+
+
+def test_a_reason_submitted_after_another_approver_approved_is_told_who_decided(bot, standin, redis_url):
+    slack = slack_for(bot, standin)
+    conn_id = set_up_connection(redis_url, standin, requester=REQUESTER, org_id="o-authz000009", until="pending_approval")
+    request = approval_request(standin, redis_url, conn_id)
+    slack.click(SECOND_APPROVER, message=request, action_id=ids.REJECT)  # starts typing a reason
+    view = standin.wait_until(lambda s: s.open_views(SECOND_APPROVER), 5, "the reason modal")[-1]
+    slack.click(APPROVER, message=request, action_id=ids.APPROVE)  # meanwhile, another approves
+    wait_until(lambda: connection(redis_url, conn_id)["state"] == "connected", 5, "the approval")
+    settle(redis_url)
+    decided = dump(redis_url)
+
+    late = slack.submit(SECOND_APPROVER, view, {"Reason": "not this one"})
+    assert told_who_decided(late.json(), "already approved by", APPROVER)
+    updated = standin.open_views(SECOND_APPROVER)[-1]
+    assert f"<@{APPROVER}>" in str(updated["blocks"]) and not [b for b in updated["blocks"] if b["type"] == "input"]
+    settle(redis_url)
+    assert dump(redis_url) == decided
+
+
+def told_who_decided(answer: dict, what: str, approver: str) -> bool:
+    """A modal submitted after the decision turns into a notice naming who decided (a field error
+    cannot show a mention, and there is nothing left to submit)."""
+    assert answer and answer["response_action"] == "update", answer
+    text = str(answer["view"]["blocks"])
+    return what in text and f"<@{approver}>" in text
 
 
 def test_group_approvers_are_checked_with_slack_and_never_guessed(standin, redis_url, bots, tmp_path):

@@ -101,8 +101,4 @@ def modal_refusal(refusal: str, conn: Connection | None, *, who: str) -> str:
         return "This connection no longer exists. Start a new one with /ce connect aws-org."
     if refusal == "not_allowed":
         return f"Only {who} can do this."
-    if conn.state is State.CONNECTED:
-        return f"Too late: {conn.org_id} was already approved."
-    if conn.state is State.REJECTED:
-        return "Too late: this connection was already rejected."
     return f"This connection has moved on ({_plain_step(conn)}). Close this window."
