@@ -69,6 +69,8 @@ def test_instructions_carry_console_steps_cli_and_role_arn_button():
     text = all_text(message)
     assert "CAPABILITY_NAMED_IAM" in text and "--region eu-west-1" in text
     assert "CREATE_COMPLETE" in text and "RoleArn" in text
+    # The console asks for a stack name; the one typed must be the one the clean-up steps delete.
+    assert "Stack name*: `cloud-entitlements`" in text and "--stack-name cloud-entitlements" in text
     assert "role ARN" in buttons(message)[ids.ENTER_ROLE]["text"]["text"]
 
 

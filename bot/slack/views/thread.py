@@ -88,7 +88,7 @@ def instructions_message(conn: Connection) -> dict:
         f"*Deploy the stack in the management account* (region `{conn.region}`):\n"
         f"1. Download `{filename}` above.\n"
         f"2. Open <{console}|CloudFormation → Create stack> → *Upload a template file* → choose the file → *Next*.\n"
-        "3. Keep the stack name and parameters as they are → *Next* → *Next*.\n"
+        f"3. *Stack name*: `{render.STACK_NAME}` (the clean-up steps name it); keep the parameters as they are → *Next* → *Next*.\n"
         "4. Tick *I acknowledge that AWS CloudFormation might create IAM resources with custom names* → *Submit*.\n"
         "5. Wait for *CREATE_COMPLETE*, open the *Outputs* tab and copy *RoleArn*.\n"
         "6. Click *Enter the role ARN* below and paste it."
