@@ -73,7 +73,6 @@ def export(entries: Iterable[AuditEntry], out: TextIO) -> int:
 
 def main(args) -> int:
     """`ce-bot audit [--since …] [--until …]`: Redis from REDIS_URL, else the embedded one under CE_DATA_DIR."""
-    import os
     from pathlib import Path
 
     from bot import config as configuration
@@ -86,7 +85,7 @@ def main(args) -> int:
     except BadTime as error:
         print(f"ce-bot audit: {error}", file=sys.stderr)
         return 2
-    env = {**configuration.read_dotenv(), **os.environ}
+    env = configuration.environment()
     url, embedded = env.get("REDIS_URL", "").strip(), None
     if url:
         client = connect(url)

@@ -134,7 +134,7 @@ def web_runtime(mode: str):
 
 
 def run() -> int:
-    env = {**configuration.read_dotenv(), **os.environ}
+    env = configuration.environment()
     if env.get("SLACK_BOT_TOKEN"):
         return socket_mode() if env.get("SLACK_APP_TOKEN") else serve()
     from bot.playground.main import run_playground

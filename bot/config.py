@@ -63,9 +63,17 @@ def read_dotenv(path: Path = Path(".env")) -> dict[str, str]:
     return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
+def environment() -> dict[str, str]:
+    """The process's environment over the working folder's `.env`: what every `ce-bot` command reads."""
+    return {**read_dotenv(), **os.environ}
+
+
 def load(mode: str, environ: Mapping[str, str] | None = None) -> Config:
-    """Read the configuration for a run mode: "serve" (HTTP), "socket", "worker" or "playground"."""
-    env = {**read_dotenv(), **(os.environ if environ is None else environ)}
+    """Read the configuration for a run mode: "serve" (HTTP), "socket", "worker" or "playground".
+
+    `environ`, when given, is the whole configuration (the playground configures its bot so): no
+    `.env` is read under it."""
+    env = environment() if environ is None else dict(environ)
 
     def get(name: str, default: str = "") -> str:
         return env.get(name, default).strip()

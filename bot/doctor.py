@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Mapping, TextIO
 
 from bot import logs
-from bot.config import DEFAULT_SLACK_API_URL, Config, ConfigError, load, read_dotenv
+from bot.config import DEFAULT_SLACK_API_URL, Config, ConfigError, environment, load
 
 #: What the bot calls, by scope (auth.test returns the granted scopes in X-OAuth-Scopes).
 REQUIRED_SCOPES = ("commands", "chat:write", "files:write")
@@ -48,7 +48,7 @@ class Settings:
 
 def main(argv: list[str] | None = None, *, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    env = {**read_dotenv(), **os.environ}
+    env = environment()
     logs.add_secrets(env.get(name) for name in logs.SECRET_VARIABLES)
     lines: list[Line] = []
 

@@ -22,7 +22,6 @@ import contextlib
 import contextvars
 import json
 import logging
-import os
 import re
 import sys
 import threading
@@ -216,9 +215,9 @@ def setup(environ: Mapping[str, str] | None = None, *, stream: TextIO | None = N
     Called once by `ce-bot` at start-up; calling it again replaces its handler."""
     global _handler
     if environ is None:
-        from bot.config import read_dotenv
+        from bot.config import environment
 
-        environ = {**read_dotenv(), **os.environ}
+        environ = environment()
     install_redaction(environ.get(name) for name in SECRET_VARIABLES)
 
     level_name = (environ.get("LOG_LEVEL") or "INFO").strip().upper()

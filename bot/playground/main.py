@@ -323,7 +323,7 @@ def _quiet_logs() -> None:
 
 def run_playground() -> int:
     _quiet_logs()
-    env = {**configuration.read_dotenv(), **os.environ}
+    env = configuration.environment()
     port_text = (env.get("PORT") or str(DEFAULT_PORT)).strip()
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         print("ce-bot: configuration error: PORT: must be a TCP port number", file=sys.stderr)
