@@ -7,14 +7,16 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench profile clean
 
+# Quiet on stdout: `make run` prints one line, the playground's address (progress goes to stderr).
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	@echo "Installing ce-bot and its dependencies into $(VENV) (a minute, the first time)" >&2
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --upgrade pip >&2
+	@$(BIN)/pip install --quiet -e '.[test]' >&2
+	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/ce-bot run
+	@$(BIN)/ce-bot run
 
 # pytest exits 5 when it ran no test: that is a failure here.
 test: $(STAMP)

@@ -9,6 +9,7 @@ import sys
 from bot import config as configuration
 from bot import logs
 from bot.config import ConfigError
+from bot.store.embedded import EmbeddedRedisError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"ce-bot: configuration error: {error}", file=sys.stderr)
         return 2
+    except EmbeddedRedisError as error:
+        print(f"ce-bot: {error}", file=sys.stderr)
+        return 1
 
 
 def serve() -> int:

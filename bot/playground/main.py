@@ -39,6 +39,7 @@ from typing import Any
 import uvicorn
 
 from bot import config as configuration
+from bot.store.embedded import EmbeddedRedisError, EmbeddedRedisInUse
 
 log = logging.getLogger(__name__)
 
@@ -340,11 +341,19 @@ def run_playground() -> int:
     def on_signal(signum: int, frame: Any) -> None:
         stop.set()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Ctrl-C, a kill, or the terminal closed (SIGHUP): each stops everything, the embedded Redis too.
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         try:
             playground.start()
-        except PlaygroundError as error:
+        except EmbeddedRedisInUse:
+            print(
+                f"ce-bot: playground: another playground (or bot) runs in {playground.data_dir}; stop it, "
+                "or start this one with CE_DATA_DIR set to another folder",
+                file=sys.stderr,
+            )
+            return 1
+        except (PlaygroundError, EmbeddedRedisError) as error:
             print(f"ce-bot: playground: {error}", file=sys.stderr)
             return 1
         except configuration.ConfigError as error:

