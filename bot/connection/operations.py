@@ -69,6 +69,10 @@ class Operations:
         """The connection holding the organization (open or connected)."""
         return self.store.holder(org_id)
 
+    def latest(self, org_id: str) -> Connection | None:
+        """The organization's connection: the one holding it, else its last one (disconnected, cancelled…)."""
+        return self.store.latest(org_id)
+
     def in_flight_of(self, user_id: str, listed: list[Listed] | None = None) -> list[Connection]:
         listed = list(self.store.listing(0, page_size=1, in_flight_all=True).in_flight_rows) if listed is None else listed
         return [x.connection for x in listed if x.connection.state.is_open and x.connection.requester == user_id]

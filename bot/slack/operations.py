@@ -138,7 +138,7 @@ def status_parts(context, conn: Connection) -> dict:
     return {
         "accounts": store.accounts(conn.id),
         "health": store.health(conn.id),
-        "history": store.history(conn.id),
+        "history": store.organization_history(conn),
         "baseline": baseline_checks(conn),
     }
 
@@ -163,7 +163,7 @@ def list_command(operation, body, client, context, respond) -> None:
 
 
 def status_command(operation, body, client, context, respond) -> None:
-    conn = operations_of(context).find(operation.org_id)
+    conn = operations_of(context).latest(operation.org_id)
     if conn is None:
         tell(respond, views.unknown_organization(operation.org_id))
         return

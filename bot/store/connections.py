@@ -29,6 +29,8 @@ from bot.store.client import guarded, unavailable_as_store_error
 
 CONN_PREFIX = "ce:conn:"
 ORG_PREFIX = "ce:org:"
+ORG_CONNECTIONS_SUFFIX = ":connections"  # ce:org:{org_id}:connections, every connection that claimed it, by when
+ORG_HISTORY_CONNECTIONS = 5  # /ce status shows the history of an organization's last connections
 CONNECTIONS_KEY = "ce:connections"
 EXPIRY_KEY = "ce:expiry"
 # The indexes of indexes.lua, kept by the scripts that change what they index (listing and re-checks
@@ -77,6 +79,10 @@ def accounts_key(conn_id: str) -> str:
 
 def org_key(org_id: str) -> str:
     return ORG_PREFIX + org_id
+
+
+def org_connections_key(org_id: str) -> str:
+    return ORG_PREFIX + org_id + ORG_CONNECTIONS_SUFFIX
 
 
 def health_key(conn_id: str) -> str:
@@ -257,6 +263,7 @@ def _transition_constants(event: Event) -> str:
         "system_actor": SYSTEM_ACTOR,
         "rules": _event_rules(event),
         "org_prefix": ORG_PREFIX,
+        "org_connections_suffix": ORG_CONNECTIONS_SUFFIX,
         "conn_prefix": CONN_PREFIX,
         "final": _final_states(),
         "audit_maxlen": str(AUDIT_MAXLEN),
@@ -461,9 +468,28 @@ class ConnectionStore:
     @guarded
     def holder(self, org_id: str) -> Connection | None:
         """The connection holding the organization (open or connected), if any."""
+        return self._org_connection(org_id, or_last=False)
+
+    @guarded
+    def latest(self, org_id: str) -> Connection | None:
+        """The organization's connection: the one holding it, else the last one that did (now final)."""
+        return self._org_connection(org_id, or_last=True)
+
+    def _org_connection(self, org_id: str, *, or_last: bool) -> Connection | None:
         if not org_id:
             return None
-        return _connection(self._holder(keys=[org_key(org_id)], args=[CONN_PREFIX]))
+        keys = [org_key(org_id), org_connections_key(org_id)]
+        return _connection(self._holder(keys=keys, args=[CONN_PREFIX, "1" if or_last else "0"]))
+
+    @guarded
+    def organization_history(self, conn: Connection) -> list[AuditEntry]:
+        """The audit entries of the connection's organization's last connections (ORG_HISTORY_CONNECTIONS),
+        `conn` included (it may have claimed it before ce:org:{org_id}:connections existed), oldest first."""
+        conn_ids = self.redis.zrange(org_connections_key(conn.org_id), -ORG_HISTORY_CONNECTIONS, -1) if conn.org_id else []
+        if conn.id not in conn_ids:
+            conn_ids.append(conn.id)
+        entries = [entry for conn_id in conn_ids for entry in self.history(conn_id)]
+        return sorted(entries, key=lambda entry: tuple(int(part) for part in entry.id.split("-")))
 
     @guarded
     def accounts(self, conn_id: str) -> list[dict[str, str]]:

@@ -16,7 +16,7 @@
 --   expires_at: "" (no ttl given) or now + ttl
 --   accounts: false (leave as is) or [account_id, json, ...]
 --   job: [field, value, ...]              with KEYS[5]
---   org_prefix, conn_prefix, final: {state: true}, audit_maxlen
+--   org_prefix, org_connections_suffix, conn_prefix, final: {state: true}, audit_maxlen
 --   index: {orgs, in_flight, recheck, health_suffix, audit_suffix, audit_keep}   the listing, re-check
 --          and audit indexes (indexes.lua)
 -- Returns {status, connection hash (flat), holder hash (flat, org_taken only)}
@@ -83,6 +83,7 @@ end
 -- 5. the writes
 if claim_key then
   redis.call('SET', claim_key, req.id)
+  redis.call('ZADD', claim_key .. req.org_connections_suffix, req.now, req.id) -- every connection it had, kept
 end
 
 local sets = {'state', to_state, 'updated_at', req.now}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.connection.states import Event
 from bot.playground.sandbox_stack import delete_deployment
 from bot.slack import ids
 from bot.slack import operation_ids as ops_ids
@@ -43,6 +44,35 @@ def test_status_shows_accounts_checks_and_history(slack, standin, sandbox, conne
     listing = wait_ephemeral(standin, BYSTANDER, "Organizations in Cloud Entitlements")
     slack.click(BYSTANDER, message=listing, action_id=ops_ids.DETAILS)
     standin.wait_until(lambda s: len([m for m in s.ephemerals(BYSTANDER) if "*Member accounts* (4)" in text_of(m)]) == 2, 10)
+
+
+def test_status_of_an_organization_no_longer_connected_shows_its_last_state_and_every_connections_history(
+    slack, standin, redis_url
+):
+    org = "o-history00001"
+    store = store_for(redis_url)
+    first = seed_connected(store, org, requester=REQUESTER, approver=APPROVER)
+    assert store.transition(first, Event.DISCONNECT, actor=SECOND_APPROVER, actor_is_approver=True).ok
+    second = seed_in_flight(store, org, requester=REQUESTER)  # connected again, then given up
+    assert store.transition(second, Event.CANCEL, actor=REQUESTER).ok
+    before = settle(redis_url)
+
+    slack.command(BYSTANDER, f"status {org}")
+    status = wait_ephemeral(standin, BYSTANDER, "*History*")
+    text = text_of(status)
+    assert f"*`{org}`*" in text and "Cancelled" in text  # its last connection, as it ended
+    history = text[text.index("*History*"):]
+    events = ["start", "submit_ids", "submit_role", "validation_passed", "approve", "disconnect", "start", "submit_ids", "cancel"]
+    position = 0
+    for event in events:  # both connections' entries, oldest first
+        position = history.index(f"*{event}*", position) + 1
+    assert f"<@{SECOND_APPROVER}>" in history
+    assert "/ce connect aws-org" in text  # how to connect it again
+    assert not [b for b in status["blocks"] if b["type"] == "actions"]  # nothing to enable, re-check or disconnect
+
+    slack.command(BYSTANDER, "status o-neverseen0001")
+    wait_ephemeral(standin, BYSTANDER, "`o-neverseen0001` is not connected to Cloud Entitlements, nor being connected")
+    assert settle(redis_url) == before
 
 
 def test_disconnect_confirms_then_gives_the_cleanup_steps_and_frees_the_organization(

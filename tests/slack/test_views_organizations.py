@@ -119,6 +119,14 @@ def test_status_of_a_connection_in_flight_offers_cancel_only():
     assert action_ids(message) == [] and "/ce cancel o-view00000000" in text(message)
 
 
+def test_status_of_a_rejected_connection_says_who_rejected_it_and_how_to_start_again():
+    message = views.status_message(conn(state=State.REJECTED, status="", decided_by="U0APP"), accounts=[], health=None,
+                                   history=[])  # fmt: skip
+    t = text(message)
+    assert "*Rejected by* <@U0APP>" in t and "Approved by" not in t
+    assert action_ids(message) == [] and "To connect it again: `/ce connect aws-org`" in t
+
+
 def test_toggle_answers():
     c = conn()
     ok = views.status_result_text(StatusResult(StatusOutcome.OK, c), "active", org_id=c.org_id, approvers=["U0APP"])

@@ -199,7 +199,8 @@ def status_blocks(
         f"*Requested by* {mention(conn.requester)} {when(conn.created_at)}",
     ]
     if conn.decided_by:
-        facts.append(f"*Approved by* {mention(conn.decided_by)} {when(conn.decided_at)}")
+        decision = "Rejected by" if conn.state is State.REJECTED else "Approved by"
+        facts.append(f"*{decision}* {mention(conn.decided_by)} {when(conn.decided_at)}")
     blocks = [section(head), section("\n".join(facts))]
 
     uncovered: dict[str, str] = {}
@@ -244,6 +245,8 @@ def status_blocks(
         blocks.append(actions(ops_ids.STATUS_ACTIONS, *elements))
     elif conn.state.is_open:
         blocks.append(context(f"To stop this connection: `/ce cancel {conn.org_id}`." if conn.org_id else ""))
+    elif conn.state.is_final:
+        blocks.append(context("It is no longer connected. To connect it again: `/ce connect aws-org`."))
     return [b for b in blocks if not (b["type"] == "context" and not b["elements"][0]["text"])]
 
 
