@@ -127,6 +127,15 @@ def test_status_of_a_rejected_connection_says_who_rejected_it_and_how_to_start_a
     assert action_ids(message) == [] and "To connect it again: `/ce connect aws-org`" in t
 
 
+def test_a_validating_connection_is_offered_no_cancel_button_it_would_refuse():
+    awaiting, validating = conn(1, state=State.AWAITING_STACK, status=""), conn(2, state=State.VALIDATING, status="")
+    choice = views.choose_connection([awaiting, validating])
+    home = home_view(awaiting.requester, [Listed(awaiting), Listed(validating)], [], approver=False)
+    for message in (choice, home):
+        cancels = [b["accessory"]["value"] for b in message["blocks"] if b.get("accessory", {}).get("action_id") == ids.CANCEL]
+        assert cancels == [awaiting.id] and "can be cancelled once validation is done" in text(message)
+
+
 def test_toggle_answers():
     c = conn()
     ok = views.status_result_text(StatusResult(StatusOutcome.OK, c), "active", org_id=c.org_id, approvers=["U0APP"])

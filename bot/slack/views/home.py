@@ -6,18 +6,18 @@ from __future__ import annotations
 from typing import Sequence
 
 from bot.connection.model import Connection, State
-from bot.slack import ids
 from bot.slack import operation_ids as ops_ids
 from bot.slack.views.approval import decision_buttons
 from bot.slack.views.organizations import (
     _plain_step,
     _toggle_button,
+    cancellable,
     health_badge,
     history_line,
     org_label,
     status_badge,
 )
-from bot.slack.views.text import actions, button, code, confirm_dialog, context, escape, mention, section, when
+from bot.slack.views.text import actions, button, code, context, escape, mention, section, when
 from bot.store.connections import AuditEntry, Listed, Listing
 
 ORGS_SHOWN = 20
@@ -58,18 +58,7 @@ def _decision(conn: Connection) -> list[dict]:
 
 def _mine(conn: Connection) -> dict:
     expiry = f" · expires {when(conn.expires_at)}" if conn.expires_at else ""
-    text = f"{org_label(conn)} · {escape(_plain_step(conn))} · started {when(conn.created_at)}{expiry}"
-    return section(
-        text,
-        accessory=button(
-            "Cancel",
-            ids.CANCEL,
-            conn.id,
-            confirm=confirm_dialog(
-                "Cancel this connection?", "The organization is released; nothing is connected.", "Cancel it", danger=True
-            ),
-        ),
-    )
+    return cancellable(f"{org_label(conn)} · {escape(_plain_step(conn))} · started {when(conn.created_at)}{expiry}", conn, "Cancel")
 
 
 def home_view(

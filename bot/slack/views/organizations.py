@@ -413,7 +413,7 @@ def cancel_refusal(result, *, org_id: str) -> str:
     if conn.state is State.CONNECTED:
         return f"{code(conn.org_id)} is connected, not in flight. To remove it: `/ce disconnect {escape(conn.org_id)}`."
     if conn.state is State.VALIDATING:
-        return "Validation is running; cancel it once the checklist in the thread is done."
+        return "Validation is running; cancel it once the checklist in the thread is done. Nothing was changed."
     return f"This connection has moved on ({escape(_plain_step(conn))}). Nothing was changed."
 
 
@@ -423,22 +423,22 @@ def cancelled_text(conn: Connection) -> str:
 
 def choose_connection(conns: Sequence[Connection]) -> dict:
     """`/ce cancel` alone, with several connections in flight: which one?"""
-    from bot.slack import ids
-
     blocks = [section("You have several connections in flight. Which one do you want to cancel?")]
     for conn in conns[:20]:
-        blocks.append(
-            section(
-                f"{org_label(conn)} · {escape(_plain_step(conn))} · started {when(conn.created_at)}",
-                accessory=button(
-                    "Cancel it",
-                    ids.CANCEL,
-                    conn.id,
-                    confirm=confirm_dialog("Cancel this connection?", "The organization is released; nothing is connected.", "Cancel it", danger=True),
-                ),
-            )
-        )
+        text = f"{org_label(conn)} · {escape(_plain_step(conn))} · started {when(conn.created_at)}"
+        blocks.append(cancellable(text, conn, "Cancel it"))
     return {"text": "Which connection do you want to cancel?", "blocks": blocks}
+
+
+def cancellable(text: str, conn: Connection, label: str) -> dict:
+    """A section about a connection in flight, with its Cancel button; none while it validates (cancel
+    does not apply then), which the text says instead."""
+    from bot.slack import ids
+
+    if conn.state is State.VALIDATING:
+        return section(f"{text} · can be cancelled once validation is done")
+    confirm = confirm_dialog("Cancel this connection?", "The organization is released; nothing is connected.", "Cancel it", danger=True)
+    return section(text, accessory=button(label, ids.CANCEL, conn.id, confirm=confirm))
 
 
 NO_CONNECTION_IN_FLIGHT = "You have no connection in flight. `/ce list` shows every organization."
