@@ -112,6 +112,18 @@ def test_checklist_failure_offers_retry_and_start_over_with_cleanup_order():
     assert text.index("StackSet") < text.index("delete-stack ")
 
 
+def test_checklist_lines_go_from_hourglass_to_a_tick_or_a_cross():
+    waiting = (
+        CheckResult("assume_role", "Assume the role", CheckStatus.RUNNING),
+        CheckResult("organization", "Organization", CheckStatus.PENDING),
+    )
+    message = checklist_message(conn(state=State.VALIDATING), waiting)
+    checks = next(b["text"]["text"] for b in message["blocks"] if "Assume the role" in b.get("text", {}).get("text", ""))
+    checks = checks.split("\n")
+    assert len(checks) == 2 and all(line.startswith(":hourglass_flowing_sand:") for line in checks)
+    assert "checking…" in checks[0] and "checking" not in checks[1]  # which one runs now
+
+
 def test_checklist_escapes_what_aws_or_users_said():
     checks = (CheckResult("x", "X", CheckStatus.FAILED, "<!channel> found", "fix <http://evil|here>"),)
     text = all_text(checklist_message(conn(state=State.VALIDATION_FAILED), checks))

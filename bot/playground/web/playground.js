@@ -95,7 +95,7 @@
 
   const EMOJI = {
     white_check_mark: "✅", x: "❌", warning: "⚠️", hourglass: "⌛", hourglass_flowing_sand: "⏳",
-    white_circle: "⚪", heavy_minus_sign: "➖", point_right: "👉", ballot_box_with_check: "☑️", mag: "🔍",
+    heavy_minus_sign: "➖", point_right: "👉", ballot_box_with_check: "☑️", mag: "🔍",
     link: "🔗", thread: "🧵", tada: "🎉", raising_hand: "🙋", no_entry: "⛔", heavy_multiplication_x: "✖️",
     electric_plug: "🔌", one: "1️⃣", two: "2️⃣", three: "3️⃣", four: "4️⃣", five: "5️⃣", lock: "🔒",
     key: "🔑", rocket: "🚀", wave: "👋", information_source: "ℹ️", heavy_check_mark: "✔️", red_circle: "🔴",

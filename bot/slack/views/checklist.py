@@ -8,8 +8,8 @@ from bot.slack import ids
 from bot.slack.views.text import actions, button, code, context, escape, section
 from bot.slack.views.thread import cleanup_text, start_over_button
 
-ICON = {
-    CheckStatus.PENDING: ":white_circle:",
+ICON = {  # a check not done yet, waiting or running, is ⏳; the one running says so
+    CheckStatus.PENDING: ":hourglass_flowing_sand:",
     CheckStatus.RUNNING: ":hourglass_flowing_sand:",
     CheckStatus.PASSED: ":white_check_mark:",
     CheckStatus.FAILED: ":x:",
@@ -21,6 +21,8 @@ def check_line(check: CheckResult) -> str:
     line = f"{ICON[check.status]} *{escape(check.title)}*"
     if check.found:
         line += f" — {escape(check.found)}"
+    elif check.status is CheckStatus.RUNNING:
+        line += " — checking…"
     if check.status is CheckStatus.FAILED and check.fix:
         line += f"\n      :point_right: {escape(check.fix)}"
     return line
