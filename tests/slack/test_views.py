@@ -53,7 +53,7 @@ def all_text(message: dict) -> str:
 def test_parent_message_names_requester_and_step():
     message = parent_message(conn(state=State.STARTED, org_id=""))
     assert "<@U0REQ>" in all_text(message)
-    assert "Step 1 of 4" in message["text"]
+    assert "Step 1 of 4" in message["text"] and "started by <@U0REQ>" in message["text"]  # the notification too
     assert "Step 2 of 4" in parent_message(conn())["text"]
 
 

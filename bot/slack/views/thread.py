@@ -44,7 +44,8 @@ def parent_message(conn: Connection) -> dict:
         lines.append(f"Rejected by {mention(conn.decided_by)}: {code(conn.reject_reason) if conn.reject_reason else 'no reason given'}")
     elif conn.state.is_open and conn.expires_at:
         lines.append(f"Expires {when(conn.expires_at)} if not finished")
-    text = f"Connecting an AWS Organization{(' ' + conn.org_id) if conn.org_id else ''}: {STEP[conn.state]}"
+    org_id = f" {conn.org_id}" if conn.org_id else ""
+    text = f"Connecting an AWS Organization{org_id}, started by {mention(conn.requester)}: {STEP[conn.state]}"
     return _message(text, [section("\n".join(lines)), context("Follow the steps in the thread :thread:")])
 
 
