@@ -78,8 +78,9 @@ def start_connection(page, screenshot=None) -> None:
     thread.locator(".file-card").wait_for()
 
 
-def deploy_template(page, playground) -> str:
-    """The file's download link serves the uploaded bytes; the sandbox deploys them; returns RoleArn."""
+def deploy_template(page, playground, *, from_thread: bool = False) -> str:
+    """The file's download link serves the uploaded bytes; the sandbox deploys them (from the Sandbox AWS
+    panel, or with the button next to the file in the thread); returns RoleArn."""
     thread = thread_pane(page)
     card = thread.locator(".file-card")
     name = card.locator(".file-sub").inner_text().split(" · ")[0]
@@ -89,7 +90,7 @@ def deploy_template(page, playground) -> str:
     assert open(download.value.path(), "rb").read() == playground.standin.file_bytes(uploaded["id"])
 
     sandbox = page.locator("#sandbox-pane")
-    sandbox.get_by_role("button", name=f"Deploy {name} in the sandbox").click()
+    (card if from_thread else sandbox).get_by_role("button", name=f"Deploy {name} in the sandbox").click()
     sandbox.get_by_text("CREATE_COMPLETE").wait_for()
     role_arn = sandbox.locator('[data-copy="role-arn"]').inner_text()
     assert role_arn.endswith(":role/CloudEntitlementsManagementRole")
@@ -116,7 +117,7 @@ def confirm(page, title: str, button: str) -> None:
 def test_connect_an_organization_as_requester_then_approver(page, playground, screenshot):
     act_as(page, REQUESTER)
     start_connection(page, screenshot)
-    deploy_template(page, playground)
+    deploy_template(page, playground, from_thread=True)
     enter_role(page)
 
     thread = thread_pane(page)

@@ -384,8 +384,19 @@
         h("div", { class: "file-name" }, file.title || file.name),
         h("div", { class: "file-sub" }, `${file.name} · ${file.pretty_type || file.filetype || "File"} · ${formatSize(file.size || 0)}`)
       ),
-      h("a", { class: "btn small", href: file.download, download: file.name, "aria-label": `Download ${file.name}` }, "Download")
+      h("a", { class: "btn small", href: file.download, download: file.name, "aria-label": `Download ${file.name}` }, "Download"),
+      isTemplate(file) ? deployButton(file) : null
     );
+  }
+
+  // "Deploy in sandbox" next to the template in the thread, as the Sandbox AWS panel offers it too.
+  function deployButton(file) {
+    const button = h("button", { type: "button", class: "btn small primary", "aria-label": `Deploy ${file.name} in the sandbox` }, "Deploy in sandbox");
+    button.addEventListener("click", () => {
+      const region = S.region || S.state.sandbox.default_region;
+      sandboxAction(`deploy-${file.id}`, "/api/sandbox/deploy", { file_id: file.id, region }, (s) => `Stack ${s.stack_status}: copy RoleArn from the Sandbox AWS panel`);
+    });
+    return button;
   }
 
   function messageElement(message, { ephemeral = false, inChannel = false } = {}) {
