@@ -12,6 +12,10 @@
   one line: time, level, logger, message, and `conn` / `user` when known.
   They are known from `bind(conn=…, user=…)`, from `scope_requests(app)`, which scopes every
   Slack request (once its signature is verified), and from `instrument(runtime)`, every job.
+- **A line per event.** With `CE_LOG_JSON` and INFO, `bot.events` writes one line per Slack request
+  handled and one per job run: what it was, how it ended (`what`, `outcome`), its user and connection.
+  Whether they are written is decided once, when the app and the workers are built: a request pays
+  nothing for a line that is not.
 
 `setup()` is what `ce-bot` calls instead of `logging.basicConfig`.
 """
@@ -95,8 +99,9 @@ def redact(text: str) -> str:
 
 _conn: contextvars.ContextVar[str] = contextvars.ContextVar("ce_log_conn", default="")
 _user: contextvars.ContextVar[str] = contextvars.ContextVar("ce_log_user", default="")
-# One Slack request being dispatched: filled in by middleware once the signature is verified.
-_request: contextvars.ContextVar[dict | None] = contextvars.ContextVar("ce_log_request", default=None)
+# One Slack request being dispatched (filled in by middleware once the signature is verified), or one
+# job being run: its `conn` and `user`, and its `outcome` when it did not end as usual.
+_scope: contextvars.ContextVar[dict | None] = contextvars.ContextVar("ce_log_scope", default=None)
 _CONN_IN_TEXT = re.compile(r"\b(?:connection|conn)[ =:]+([0-9a-f]{16})\b")
 
 
@@ -133,7 +138,7 @@ def _scrub(record: logging.LogRecord) -> logging.LogRecord:
         record.exc_text = redact(record.exc_text)
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
-    request = _request.get() or {}
+    request = _scope.get() or {}
     conn = _conn.get() or request.get("conn", "")
     if not conn:
         match = _CONN_IN_TEXT.search(record.msg)
@@ -157,9 +162,10 @@ def install_redaction(secrets: Iterable[str | None] = ()) -> None:
 
 def uninstall_redaction() -> None:
     """Back to the standard record factory, and remove the handler `setup` added (tests)."""
-    global _installed, _literals, _handler
+    global _installed, _literals, _handler, _json_lines
     logging.setLogRecordFactory(_base_factory)
     _installed = False
+    _json_lines = False
     with _literals_lock:
         _literals = ()
     if _handler is not None:
@@ -192,6 +198,8 @@ class JsonFormatter(logging.Formatter):
             entry["conn"] = record.conn
         if getattr(record, "user", ""):
             entry["user"] = record.user
+        if hasattr(record, "outcome"):  # a line of `bot.events`
+            entry["what"], entry["outcome"] = record.what, record.outcome
         if record.exc_info and not record.exc_text:
             record.exc_text = redact(self.formatException(record.exc_info))
         if record.exc_text:
@@ -203,6 +211,7 @@ class JsonFormatter(logging.Formatter):
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _handler: logging.Handler | None = None
+_json_lines = False  # CE_LOG_JSON, as `setup` was told
 
 
 def _flag(value: str | None) -> bool:
@@ -213,7 +222,7 @@ def setup(environ: Mapping[str, str] | None = None, *, stream: TextIO | None = N
     """Configure the root logger from the environment (LOG_LEVEL, CE_LOG_JSON) with redaction on.
 
     Called once by `ce-bot` at start-up; calling it again replaces its handler."""
-    global _handler
+    global _handler, _json_lines
     if environ is None:
         from bot.config import environment
 
@@ -223,7 +232,8 @@ def setup(environ: Mapping[str, str] | None = None, *, stream: TextIO | None = N
     level_name = (environ.get("LOG_LEVEL") or "INFO").strip().upper()
     level = logging.getLevelName(level_name)
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if _flag(environ.get("CE_LOG_JSON")) else logging.Formatter(TEXT_FORMAT))
+    _json_lines = _flag(environ.get("CE_LOG_JSON"))
+    handler.setFormatter(JsonFormatter() if _json_lines else logging.Formatter(TEXT_FORMAT))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     if _handler is not None:
@@ -258,42 +268,122 @@ def request_identity(body: Mapping[str, Any]) -> tuple[str, str]:
     return (conn if is_connection_id(conn) else ""), user
 
 
+def describe_request(body: Mapping[str, Any]) -> str:
+    """What a Slack request was, for its line: `command /ce connect`, `action ce_approve`,
+    `view_submission ce_ids_modal`, `event app_home_opened`, `ssl_check`. The verb is what the person
+    typed first: named only when it is a word (the rest of what they typed is never logged)."""
+    if body.get("command"):
+        command = f"command {_name(body['command'])}"
+        words = str(body.get("text") or "").split(maxsplit=1)
+        if not words:
+            return command
+        verb = words[0].lower()
+        return f"{command} {verb if _VERB.fullmatch(verb) else '?'}"
+    kind = body.get("type")
+    if kind == "block_actions":
+        actions = body.get("actions")
+        first = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], Mapping) else {}
+        return f"action {_name(first.get('action_id'))}"
+    if kind in ("view_submission", "view_closed") and isinstance(body.get("view"), Mapping):
+        return f"{kind} {_name(body['view'].get('callback_id'))}"
+    if kind == "event_callback" and isinstance(body.get("event"), Mapping):
+        return f"event {_name(body['event'].get('type'))}"
+    if body.get("ssl_check"):
+        return "ssl_check"
+    return _name(kind)
+
+
+_VERB = re.compile(r"[a-z]{1,20}")
+_NAME = re.compile(r"[\w./:-]{1,64}")
+
+
+def _name(value: Any) -> str:
+    return value if isinstance(value, str) and _NAME.fullmatch(value) else "?"
+
+
 def identify(body: Any) -> None:
-    """Name the connection and the user of the request being handled, when `scope_requests` opened a scope."""
-    scope = _request.get()
+    """Name the connection and the user of the request being handled, when `scope_requests` opened a scope
+    (or of the request a job runs, in a job's scope)."""
+    scope = _scope.get()
     if scope is not None:
         scope["conn"], scope["user"] = request_identity(body if isinstance(body, Mapping) else {})
 
 
+def outcome(text: str) -> None:
+    """How the request or job in scope ended, when not as usual (an error, a repeat, not run): its line says so."""
+    scope = _scope.get()
+    if scope is not None:
+        scope["outcome"] = text
+
+
+# -- one line per Slack request handled and per job run --------------------------------------------
+
+EVENTS = logging.getLogger("bot.events")
+
+
+def event_lines_wanted() -> bool:
+    """Whether each request and each job gets its line: JSON lines on, and INFO let through."""
+    return _json_lines and EVENTS.isEnabledFor(logging.INFO)
+
+
+def _event_line(what: str, how: str) -> None:
+    EVENTS.info("%s: %s", what, how, extra={"what": what, "outcome": how})
+
+
+def _answered(response) -> str:
+    if response.status != 200:
+        return f"status {response.status}"
+    return "answered" if response.body else "acknowledged"
+
+
 def scope_requests(app) -> None:
-    """Records carry the connection and Slack user of the Slack request they belong to.
+    """Records carry the connection and Slack user of the Slack request they belong to; with
+    `event_lines_wanted()` (asked now, once), each request handled is also one line of `bot.events`.
 
     Bolt runs listeners after its middleware chain has returned, so a middleware cannot wrap them:
     `async_dispatch` opens a scope for the request (a context variable: each request is its own
     task) and the app's middleware (after signature verification, so a forged request names nobody)
     fills it in with `identify`."""
     dispatch = app.async_dispatch
+    lines = event_lines_wanted()
 
     async def dispatch_in_scope(request):
-        token = _request.set({})
+        scope: dict = {}
+        token = _scope.set(scope)
         try:
-            return await dispatch(request)
+            response = await dispatch(request)
+            if lines and scope:  # identified (or failed): verified, and one of ours
+                _event_line(describe_request(request.body), scope.get("outcome") or _answered(response))
+            return response
         finally:
-            _request.reset(token)
+            _scope.reset(token)
 
     app.async_dispatch = dispatch_in_scope
 
 
 def instrument(runtime) -> None:
-    """Records carry the connection of the job they belong to (a request's: `scope_requests`)."""
+    """Records carry the connection of the job they belong to (a request's: `scope_requests`); with
+    `event_lines_wanted()` (asked now, once), each job run is also one line of `bot.events`."""
+    lines = event_lines_wanted()
     for worker in runtime.jobs.workers:
-        worker.handlers = {kind: _bound_to_job(handler) for kind, handler in worker.handlers.items()}
+        worker.handlers = {kind: _in_job_scope(handler, lines) for kind, handler in worker.handlers.items()}
 
 
-def _bound_to_job(handler):
+def _in_job_scope(handler, lines: bool):
     def run(job):
-        with bind(conn=job.conn_id):
-            return handler(job)
+        scope = {"conn": job.conn_id}
+        token = _scope.set(scope)
+        try:
+            handler(job)
+        except Exception as error:
+            if lines:
+                _event_line(f"job {job.kind}", f"failed: {type(error).__name__}")
+            raise
+        else:
+            if lines:
+                _event_line(f"job {job.kind}", scope.get("outcome") or "done")
+        finally:
+            _scope.reset(token)
 
     run.__name__ = getattr(handler, "__name__", "handler")
     return run

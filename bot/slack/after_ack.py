@@ -20,6 +20,7 @@ from typing import Callable, Mapping
 
 from slack_sdk import WebClient
 
+from bot import logs
 from bot.jobs.queue import Job
 from bot.slack.app import RetryingRespond, Services, response_url, services_of, tell, user_message
 from bot.slack.views import messages
@@ -97,6 +98,7 @@ class AfterAck:
     def run(self, job: Job) -> None:
         handler = HANDLERS[job.kind]
         body = json.loads(job.data["body"])
+        logs.identify(body)  # the job's records name the request's person and connection
         url = response_url(body)
         respond = RetryingRespond(response_url=url, proxy=self.client.proxy, ssl=self.client.ssl) if url else None
         waited = self.clock() - enqueued_at(job)
@@ -105,12 +107,14 @@ class AfterAck:
             # started in time: not run now, and the person is told which.
             log.warning("after-ack handler %s not run (attempt %d, handed over %.0f s ago)",
                         handler.__name__, job.attempt, waited)  # fmt: skip
+            logs.outcome("not run: interrupted" if job.attempt > 1 else "not run: too late")
             if respond is not None:
                 tell(respond, messages.INTERRUPTED if job.attempt > 1 else messages.TOO_LATE)
             return
         try:
             handler(body=body, client=self.client, context={"services": self.services}, respond=respond)
         except Exception as error:  # noqa: BLE001 - everything becomes an ephemeral message
+            logs.outcome(f"failed: {type(error).__name__}")
             if isinstance(error, StoreUnavailable):
                 log.warning("state store unavailable: %s", error)
             else:

@@ -36,6 +36,7 @@ from bot.slack.response_urls import POSTER
 from bot.slack.retries import async_retry_handlers, retry_handlers
 from bot.slack.router import Router
 from bot.slack.views import messages
+from bot.slack.views.home import notice_home
 from bot.slack.views.modals import notice_modal
 from bot.store.ack_store import AckStore
 from bot.store.client import StoreUnavailable
@@ -103,29 +104,29 @@ class RetryingRespond(Respond):
         return POSTER.post(self.response_url, message, encoded=encoded, proxy=self.proxy, ssl=self.ssl)
 
 
-# Slack retries only Events API deliveries (X-Slack-Retry-Num), and the one event handled,
-# app_home_opened, is handled once by its event_id where it runs (`bot.slack.home`), in HTTP and
-# Socket Mode alike. Interactive payloads are not retried, and their state changes are atomic and
-# tell a second click what happened. The one delivery that must not run twice is `/ce connect`
-# (it creates): a captured, still-valid signed request replayed is recognised by its timestamp and
-# body. Kept longer than a signature is valid (5 min).
+# The one delivery that must not run twice is `/ce connect` (it creates): Slack's retry of it
+# (X-Slack-Retry-Num) is signed anew, with another timestamp, and a captured request may be
+# replayed while its signature is valid; both carry the command's trigger_id, unique to one
+# invocation. Kept longer than a signature is valid (5 min). Events have their own check
+# (`app_home_opened`, by event_id, where it runs: `bot.slack.home`); interactive payloads are not
+# retried, and their state changes are atomic and tell a second click what happened.
 DELIVERY_SEEN_FOR = 600
 
 
 def delivery_key(request: AsyncBoltRequest, body: dict) -> str:
-    """The key a replayed `/ce connect` is recognised by, or "" for any other delivery.
-
-    In Socket Mode there is no raw body (Bolt gets the envelope's payload as a dict) and no
-    timestamp: the payload itself is the delivery, and its trigger_id tells one from another."""
+    """The key a `/ce connect` delivered again is recognised by, or "" for any other delivery."""
     if body.get("command") and parse_command(body.get("text")).verb == "connect":
-        stamp = (request.headers.get("x-slack-request-timestamp") or [""])[0]
-        return "command:" + hashlib.sha256(stamp.encode() + b":" + _delivered(request, body)).hexdigest()
+        trigger = body.get("trigger_id")
+        seen = trigger.encode() if isinstance(trigger, str) and trigger else _stamped_delivery(request, body)
+        return "command:" + hashlib.sha256(seen).hexdigest()
     return ""
 
 
-def _delivered(request: AsyncBoltRequest, body: dict) -> bytes:
-    """The bytes Slack delivered; in Socket Mode, the payload (its IDs make it unique)."""
-    return request.raw_body.encode() or json.dumps(body, sort_keys=True).encode()
+def _stamped_delivery(request: AsyncBoltRequest, body: dict) -> bytes:
+    """Without a trigger_id: the timestamp and the bytes Slack delivered. In Socket Mode there is
+    neither raw body nor timestamp (Bolt gets the envelope's payload as a dict): the payload itself."""
+    stamp = (request.headers.get("x-slack-request-timestamp") or [""])[0]
+    return stamp.encode() + b":" + (request.raw_body.encode() or json.dumps(body, sort_keys=True).encode())
 
 
 class _TokenHeldByClient(logging.Filter):
@@ -150,12 +151,13 @@ def build_app(services: Services, client: AsyncWebClient) -> AsyncApp:
         request_verification_enabled=bool(secret),
         process_before_response=True,
         raise_error_for_unhandled_request=False,
+        ssl_check_enabled=False,  # Bolt's would answer before the signature check; the router does, after it
     )
 
     async def before_handlers(request, body, context) -> bool:
         """Runs before every handler (inside the router's one middleware: another would cost Bolt an
         argument build per request): hands `Services` to the handler, names the request in the logs, and says False for
-        a `/ce connect` replayed while its signature is valid (acknowledged, not handled again)."""
+        a `/ce connect` delivered again (acknowledged, not handled again)."""
         context["services"] = services
         logs.identify(body)
         key = delivery_key(request, body) if isinstance(body, dict) else ""
@@ -163,6 +165,7 @@ def build_app(services: Services, client: AsyncWebClient) -> AsyncApp:
             try:
                 if not await services.ack_store.first_sighting(key, DELIVERY_SEEN_FOR):
                     log.info("a delivery was handled already: acknowledged, not handled again")
+                    logs.outcome("delivered again: not handled again")
                     return False
             except StoreUnavailable as error:
                 if error.maybe_applied:
@@ -190,11 +193,13 @@ def user_message(error: Exception) -> str:
 
 def report_error(error: Exception, body: dict, logger: logging.Logger, client: AsyncWebClient) -> BoltResponse:
     """The one place an unexpected failure on an ack path becomes something the user sees: on the
-    field of a modal, in a command's answer, or (a click) ephemerally where they clicked."""
+    field of a modal, in a command's answer, (a click) ephemerally where they clicked, or (the App
+    Home opened) in their Home."""
     if isinstance(error, StoreUnavailable):
         logger.warning("state store unavailable: %s", error)
     else:
         logger.exception("listener failed: %s", type(error).__name__)
+    logs.outcome(f"failed: {type(error).__name__}")
     text = user_message(error)
     if body.get("type") == "view_submission":
         block_id = first_input_block(body.get("view", {}))
@@ -206,6 +211,8 @@ def report_error(error: Exception, body: dict, logger: logging.Logger, client: A
         return BoltResponse(status=200, body=json.dumps(payload), headers={"content-type": "application/json"})
     if body.get("type") == "block_actions":
         tell_soon(body, client, text)
+    elif user := home_opener(body):
+        soon(_show_in_home(user, client, text))
     return BoltResponse(status=200, body="")
 
 
@@ -258,6 +265,22 @@ async def _tell(body: dict, client: AsyncWebClient, text: str) -> None:
             await client.views_open(trigger_id=body["trigger_id"], view=notice_modal("Cloud Entitlements", text))
     except Exception:  # noqa: BLE001 - the reply is best effort; it is logged
         log.warning("could not send an ephemeral reply", exc_info=True)
+
+
+def home_opener(body: dict) -> str:
+    """Who opened the App Home, when this is an `app_home_opened` of the Home tab; else ""."""
+    event = body.get("event") if body.get("type") == "event_callback" else None
+    if isinstance(event, dict) and event.get("type") == "app_home_opened" and event.get("tab") == "home":
+        user = event.get("user")
+        return user if isinstance(user, str) else ""
+    return ""
+
+
+async def _show_in_home(user: str, client: AsyncWebClient, text: str) -> None:
+    try:
+        await client.views_publish(user_id=user, view=notice_home(text))
+    except Exception:  # noqa: BLE001 - best effort, as a reply is; it is logged
+        log.warning("could not publish the App Home notice", exc_info=True)
 
 
 def response_url(body: dict) -> str:

@@ -14,6 +14,7 @@ from typing import Iterable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import logs
 from bot.connection.operations import Operations
 from bot.slack.after_ack import after_ack, handed_over
 from bot.slack.app import Services, services_of
@@ -45,11 +46,13 @@ def home_opened(body, client, context, respond) -> None:
     event_id = str(body.get("event_id") or "")
     try:
         if EVENT_ID.fullmatch(event_id) and not services.store.first_sighting(f"event:{event_id}", EVENT_SEEN_FOR):
+            logs.outcome("delivered again: not handled again")
             return  # a retry of an event already handled
         services.store.home_opened(user)
         HomePublisher(services, client).publish([user])
-    except Exception:  # noqa: BLE001 - nobody to tell: the Home stays as it was
+    except Exception as error:  # noqa: BLE001 - nobody to tell: the Home stays as it was
         log.exception("could not publish the App Home")
+        logs.outcome(f"failed: {type(error).__name__}")
 
 
 hand_over_home = handed_over(home_opened)

@@ -8,6 +8,8 @@ surfaces register their handlers here, by command, action_id, callback_id or
 event type, and `attach` gives Bolt one global middleware, after Bolt's own
 (signature check, authorization, url_verification), that looks the handler up
 and runs it: one build per request. What no handler takes goes on to Bolt.
+Slack's SSL check is acknowledged here too, once its signature is verified
+(Bolt's own answer to it comes before the check).
 
 Every handler is a coroutine taking (ack, body, client, context). `before`, when given, runs first
 with (request, body, context) and may say False: the request is then acknowledged and not handled.
@@ -59,7 +61,8 @@ class Router:
 
     def handler_for(self, body) -> Handler | None:
         """The handler of a request, as Bolt's matchers would pick its listener: a command by name, an
-        event by type, and any click or view (an unknown one is acknowledged by `_just_ack`)."""
+        event by type, and any click or view (an unknown one is acknowledged by `_just_ack`, as is an
+        SSL check)."""
         if not isinstance(body, dict):
             return None
         if is_slash_command(body):
@@ -71,11 +74,13 @@ class Router:
             return self.views.get(body["view"]["callback_id"], _just_ack) if self.views else None
         if is_event(body):
             return self.events.get(body["event"]["type"])
+        if body.get("ssl_check") == "1":
+            return _just_ack
         return None
 
 
 async def _just_ack(ack, body, client, context) -> None:
-    """A button of ours that needs nothing (a link button), or a view nobody handles: acknowledged."""
+    """A button of ours that needs nothing (a link button), a view nobody handles, an SSL check: acknowledged."""
     await ack()
 
 

@@ -80,6 +80,33 @@ def test_a_delivery_sent_twice_is_handled_once(standin, redis_url, bots, tmp_pat
     assert all("was cancelled" in str(r.payload) for r in standin.responses)
 
 
+def test_a_command_sent_again_with_a_fresh_signature_is_handled_once(standin, redis_url, bots, tmp_path):
+    """Slack's retry of a slash command (X-Slack-Retry-Num) is signed anew: another timestamp and
+    signature, the same body, so the same trigger_id. A new `/ce connect` has a trigger_id of its own."""
+    bot = bots(bot_env(redis_url, standin, tmp_path / "data"))
+    slack = slack_for(bot, standin)
+
+    def connect_body() -> bytes:
+        fields = {
+            "command": "/ce", "text": "connect aws-org", "user_id": REQUESTER, "user_name": "req", "channel_id": CHANNEL,
+            "team_id": "T0CE", "api_app_id": "A0CE", "response_url": standin.new_response_url(CHANNEL, REQUESTER),
+            "trigger_id": standin.new_trigger_id(REQUESTER),
+        }  # fmt: skip
+        return urllib.parse.urlencode(fields).encode()
+
+    body, kind = connect_body(), "application/x-www-form-urlencoded"
+    first = slack.signed_post(body, kind, timestamp=int(time.time()) - 3)
+    retried = slack.signed_post(body, kind, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert first.status == retried.status == 200
+    standin.wait_until(lambda s: s.messages(CHANNEL), 10, "the parent message")
+    wait_until(lambda: jobs_settled(redis_url), 10, "every job done")
+    time.sleep(0.3)  # a second connection's job would have run by now
+    assert count_connections(redis_url) == 1 and len(standin.messages(CHANNEL)) == 1
+
+    assert slack.signed_post(connect_body(), kind).status == 200  # another /ce connect: handled
+    wait_until(lambda: count_connections(redis_url) == 2, 5, "the second connection")
+
+
 def test_double_clicks_make_one_change_and_the_second_is_told(standin, redis_url, bots, tmp_path):
     bot = bots(bot_env(redis_url, standin, tmp_path / "data"))
     slack = slack_for(bot, standin)

@@ -124,3 +124,9 @@ def home_view(
 def _event_line(entry: AuditEntry) -> str:
     org = f"{code(entry.org)} · " if entry.org else ""
     return org + history_line(entry)
+
+
+def notice_home(text: str) -> dict:
+    """The Home as a notice only, when the dashboard cannot be read (the store is down): the next
+    opening shows the dashboard again."""
+    return {"type": "home", "blocks": [section(text)]}
