@@ -32,11 +32,13 @@ from bot.worker_process import WorkerProcess
 
 log = logging.getLogger(__name__)
 
-# Validation can wait about a minute for a new role to reach IAM; a job idle
-# for longer than this belonged to a process that died.
-# A click handed over after its ack whose worker died is taken over after after_ack.DEADLINE, and
-# its person told (see AfterAck.run).
-CLAIM_IDLE = {"slack": 60.0, "validate": 300.0, HEALTH: 300.0, after_ack.QUEUE: after_ack.DEADLINE}
+# A job's lease (bot/jobs/leases.py): a job whose worker died is taken over at once when a worker of the
+# same host can tell (its replacement, started by `ce-bot serve`), otherwise once the lease has lapsed.
+# A running job's lease is renewed however long it runs (a validation waits a minute for a new role), so
+# this is only how long a worker may go without a heartbeat; it is also how long a failed job waits to be
+# retried. A click taken over is not run again, its person is told (AfterAck.run).
+LEASE = 30.0
+CLAIM_IDLE = {"slack": LEASE, "validate": LEASE, HEALTH: LEASE, after_ack.QUEUE: after_ack.DEADLINE}
 THREADS = {"slack": 4, "validate": 8, HEALTH: 2, after_ack.QUEUE: 4}  # health re-checks stay out of the guided validations' way
 MAX_ATTEMPTS = {after_ack.QUEUE: 2}  # a second attempt only tells its person (AfterAck.run); others: the default
 

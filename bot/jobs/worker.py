@@ -2,10 +2,13 @@
 
 - New jobs arrive with XREADGROUP BLOCK; each entry goes to exactly one
   consumer, so with several bot processes each job runs once.
-- A job whose consumer died (read, never acknowledged) is idle in the group's
-  pending list; after `claim_idle` seconds any worker takes it over with
-  XAUTOCLAIM and runs it. While a handler runs, a heartbeat re-claims its entry
-  (XCLAIM JUSTID: no extra delivery counted) so a slow job is not taken over.
+- A job is leased to its consumer for `claim_idle` seconds (`leases.py`): while
+  a handler runs, a heartbeat renews the lease ten times within it, so a slow
+  job is not taken over; a job whose lease lapsed (its consumer died, or its
+  handler failed) is taken over by any worker with XAUTOCLAIM and run again.
+- A consumer's name says which process it is (`consumers.py`): each pass first
+  ends at once the leases of the consumers known to be dead (a worker of this
+  host killed, then replaced), instead of waiting for them to lapse.
 - Success: XACK and XDEL. A handler that raises leaves the entry pending: it
   is retried after `claim_idle`; the attempt that reaches `max_attempts` is
   logged as dead and acknowledged. Unknown kinds are logged and acknowledged.
@@ -18,24 +21,25 @@ Handlers must be idempotent: a job can run again after a crash or a timeout.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import secrets
-import socket
 import threading
 import time
 from typing import Callable, Mapping
 
 import redis as redis_py
 
+from bot.jobs.consumers import consumer_name, known_dead
+from bot.jobs.leases import Leases
 from bot.jobs.queue import DEFAULT_GROUP, Job, JobQueue
 from bot.store.client import SOCKET_TIMEOUT, StoreUnavailable, is_unavailable
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 5.0
-CONSUMER_CLEANUP_INTERVAL = 600.0  # how often to forget consumers of processes long gone
-CONSUMER_FORGET_AFTER = 24 * 3600.0
+CONSUMER_FORGET_AFTER = 24 * 3600.0  # consumers of other hosts, silent this long with nothing pending, are forgotten
+# A running job is taken over only when its worker missed this many heartbeats in a row: seconds of a
+# process starved of CPU (SCHED_IDLE on a busy machine), of Redis (a 2 s timeout each) or of the GIL.
+BEATS_PER_LEASE = 10
 
 _SECRETS = re.compile(
     r"xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+"  # Slack tokens
@@ -73,21 +77,21 @@ class Worker:
         self.queue = JobQueue(redis, queue, group=group)
         self.handlers = dict(handlers)
         self.threads = threads
-        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.consumer = consumer or consumer_name()
         self.claim_idle = float(claim_idle)
         self.block_ms = max(1, int(block * 1000))
         self.max_attempts = max_attempts
-        self.claim_interval = min(max(claim_idle / 4, 0.05), 15.0)
-        self.heartbeat_interval = min(max(claim_idle / 3, 0.05), 10.0)
+        self.heartbeat_interval = max(claim_idle / BEATS_PER_LEASE, 0.05)
+        self.claim_interval = self.heartbeat_interval  # a lapsed lease is found within a tenth of it
+        self.leases = Leases(redis, self.queue.key, self.queue.group)
 
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._inflight: set[str] = set()
+        self._inflight: dict[str, bool] = {}  # entries running here → still ours (not taken over)
         self._inflight_lock = threading.Lock()
         self._claim_lock = threading.Lock()
         self._claim_cursor = "0-0"
         self._next_claim = 0.0
-        self._next_cleanup = 0.0
         self._down = False
         self._down_lock = threading.Lock()
 
@@ -145,16 +149,24 @@ class Worker:
     def _heartbeat(self) -> None:
         while not self._stopping.wait(self.heartbeat_interval):
             with self._inflight_lock:
-                ids = list(self._inflight)
-            if not ids:
+                ours = [entry_id for entry_id, held in self._inflight.items() if held]
+            if not ours:
                 continue
             try:
-                self.redis.xclaim(
-                    self.queue.key, self.queue.group, self.consumer, min_idle_time=0, message_ids=ids, justid=True
-                )
+                lost = self.leases.renew(self.consumer, ours)
             except Exception as exc:  # noqa: BLE001
                 if not is_unavailable(exc):
                     log.warning("worker for queue %s: heartbeat failed: %s", self.name, type(exc).__name__)
+                continue
+            with self._inflight_lock:
+                lost = [entry_id for entry_id in lost if entry_id in self._inflight]  # not done meanwhile
+                for entry_id in lost:
+                    self._inflight[entry_id] = False
+            for entry_id in lost:
+                log.warning(
+                    "job %s on queue %s was taken over by another worker while it still ran here "
+                    "(no heartbeat for %.0f s): it may run twice", entry_id, self.name, self.claim_idle,
+                )  # fmt: skip
 
     def _next_job(self) -> Job | None:
         if time.monotonic() >= self._next_claim:
@@ -172,13 +184,14 @@ class Worker:
         return None
 
     def _claim_one(self) -> Job | None:
-        """Take over one entry idle longer than claim_idle (its consumer died, or its handler failed)."""
+        """Take over one entry whose lease lapsed (its consumer died, or its handler failed)."""
         if not self._claim_lock.acquire(blocking=False):
             return None  # another thread is at it
         try:
             if time.monotonic() < self._next_claim:
                 return None
-            self._cleanup_consumers()
+            if self._claim_cursor == "0-0":  # a new pass
+                self._sweep_consumers()
             cursor, entries = self._autoclaim(self._claim_cursor)
             self._claim_cursor = cursor
             if any(i is None for i, _ in entries):
@@ -189,6 +202,10 @@ class Worker:
                     self._next_claim = time.monotonic() + self.claim_interval
                 return None
             entry_id, fields = entries[0]
+            with self._inflight_lock:
+                if entry_id in self._inflight:  # still running here, its heartbeat late: ours again, not run twice
+                    self._inflight[entry_id] = True
+                    return None
             attempt = self._delivery_count(entry_id)
             log.info("job %s (%s) taken over for attempt %d", entry_id, fields.get("kind", "?"), attempt)
             return Job.from_entry(self.name, entry_id, fields or {}, attempt=attempt)
@@ -226,15 +243,18 @@ class Worker:
         rows = self.redis.xpending_range(self.queue.key, self.queue.group, min=entry_id, max=entry_id, count=1)
         return int(rows[0]["times_delivered"]) if rows else 1
 
-    def _cleanup_consumers(self) -> None:
-        """Forget consumers with nothing pending that have been silent for a day (processes long gone)."""
-        now = time.monotonic()
-        if now < self._next_cleanup:
-            return
-        self._next_cleanup = now + CONSUMER_CLEANUP_INTERVAL
+    def _sweep_consumers(self) -> None:
+        """End the leases of the consumers known to be dead, for this pass to take their jobs over; forget
+        the others' that have held nothing and said nothing for a day (processes long gone)."""
         for info in self.redis.xinfo_consumers(self.queue.key, self.queue.group):
             name = info.get("name")
-            if name != self.consumer and int(info.get("pending", 0)) == 0 and int(info.get("idle", 0)) > CONSUMER_FORGET_AFTER * 1000:
+            if name == self.consumer:
+                continue
+            if known_dead(name):
+                passed = self.leases.end(name, self.consumer, self.claim_idle)
+                if passed:
+                    log.info("worker %s of queue %s is dead: its %d job(s) are taken over now", name, self.name, passed)
+            elif int(info.get("pending", 0)) == 0 and int(info.get("idle", 0)) > CONSUMER_FORGET_AFTER * 1000:
                 self.redis.xgroup_delconsumer(self.queue.key, self.queue.group, name)
 
     # -- running one job ---------------------------------------------------------------------------
@@ -251,7 +271,7 @@ class Worker:
             self._ack(job)
             return
         with self._inflight_lock:
-            self._inflight.add(job.id)
+            self._inflight[job.id] = True
         try:
             handler(job)
         except Exception as exc:  # noqa: BLE001 - a failing job must not kill the thread
@@ -269,7 +289,7 @@ class Worker:
             self._ack(job)
         finally:
             with self._inflight_lock:
-                self._inflight.discard(job.id)
+                del self._inflight[job.id]
 
     def _ack(self, job: Job) -> None:
         try:

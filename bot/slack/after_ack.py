@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 QUEUE = "interactive"
 # A click or command not started within this long after its ack is not run: its person has moved on
 # (a modal's trigger_id lives 3 s), and a toggle done minutes later would surprise everyone. They are
-# told nothing was done. It is also how long a job of a worker that died waits to be taken over; such
-# a job is not run again either (it may have done part): its person is told to check.
+# told nothing was done. It is also the longest a job of a worker that died waits to be taken over (at
+# once when its replacement can tell it died: bot/jobs/consumers.py); such a job is not run again either
+# (it may have done part): its person is told to check.
 DEADLINE = 30.0
 CLOCK_RESYNC = 60.0
 Handler = Callable[..., None]  # (body, client, context, respond)

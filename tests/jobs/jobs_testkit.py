@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import threading
 import time
 
@@ -38,3 +39,11 @@ class Recorder:
     def ids(self):
         with self.lock:
             return [job.id for job, _, _ in self.runs]
+
+
+def first_line(process, timeout: float = 10.0) -> str:
+    """The next line `process` writes to its stdout (a pipe), waiting at most `timeout` seconds."""
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    line = process.stdout.readline().strip() if ready else ""
+    assert line, f"no line from process {process.pid} within {timeout} s (exited: {process.poll()})"
+    return line

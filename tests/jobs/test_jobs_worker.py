@@ -173,6 +173,22 @@ def test_slow_job_is_not_taken_over(redis_url, redis, workers):
     assert len(slow_a.runs) == 1 and slow_b.runs == []  # the heartbeat kept it
 
 
+def test_a_job_taken_over_is_left_to_its_new_owner(client, redis, workers, caplog):
+    """Its first worker, still running it (its lease had lapsed), renews its lease no more: one owner."""
+    handler = Recorder(sleep=1.0)
+    with caplog.at_level(logging.WARNING, logger="bot.jobs.worker"):
+        workers(client, handlers={"k": handler}, threads=1, consumer="a", claim_idle=0.5)
+        entry_id = JobQueue(client, "slack").enqueue(Job("slack", "k", CONN))
+        assert wait_for(lambda: handler.runs)
+        redis.xclaim("ce:jobs:slack", "workers", "b", 0, [entry_id])  # as a takeover does
+        time.sleep(0.3)  # several heartbeats
+        [row] = redis.xpending_range("ce:jobs:slack", "workers", min="-", max="+", count=10)
+        assert row["consumer"] == "b"
+        assert wait_for(lambda: settled(redis))  # it finishes and acknowledges it all the same
+    warnings = [r.getMessage() for r in caplog.records if "taken over by another worker" in r.getMessage()]
+    assert len(warnings) == 1 and entry_id in warnings[0]
+
+
 def test_survives_a_redis_restart(tmp_path, workers, caplog):
     from bot.store.embedded import EmbeddedRedis
 

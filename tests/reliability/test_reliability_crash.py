@@ -1,10 +1,15 @@
-"""A bot process killed -9 in the middle of a validation: another bot takes the job over and the
-connection never sticks in `validating`."""
+"""A bot process, or its worker child, killed -9 in the middle of a validation: another worker takes the
+job over and the connection never sticks in `validating`."""
 
 from __future__ import annotations
 
+import os
+import signal
+
+from bot.runtime import LEASE
 from tests.e2e.journey import Journey, text_of
 from tests.reliability.harness import bot_env, jobs_settled, slack_for, wait_until
+from tests.support.processes import worker_children
 from tests.support.redis_state import connection_of
 
 
@@ -56,3 +61,30 @@ def test_a_validation_whose_slack_messages_keep_failing_still_finishes(standin, 
     assert conn["state"] == "validation_failed", conn["state"]  # AWS is unreachable in this test
     assert "could not reach AWS" in conn["last_checks"]
     assert bot.runtime
+
+
+def test_validation_of_a_killed_worker_child_is_finished_by_its_replacement(standin, sandbox, redis_url, processes, tmp_path):
+    """`ce-bot serve` as operators run it (no setting shortened): its worker child killed -9 in the middle of
+    a validation is replaced, and the replacement takes the job over at once, not once its lease has run out."""
+    bot = processes(bot_env(redis_url, standin, tmp_path / "data"))
+    bot.wait_healthy()
+    journey = Journey(slack_for(bot, standin), standin)
+    role_arn = journey.deployed_role(sandbox.org_id, sandbox.root_id)
+
+    standin.set_latency(1.0, "chat.update")  # the validation waits on Slack: it is running when killed
+    journey.submit_role(role_arn)
+    standin.wait_until(lambda s: s.calls_to("chat.update"), 10, "the validation to be under way")
+    assert connection_of(redis_url, sandbox.org_id)["state"] == "validating"
+    [worker] = worker_children(bot.pid)
+    os.kill(worker, signal.SIGKILL)
+    standin.set_latency(0, "chat.update")
+
+    def validated() -> bool:
+        return connection_of(redis_url, sandbox.org_id)["state"] != "validating"
+
+    wait_until(validated, LEASE / 2, "the validation to end well before its dead worker's lease had lapsed")
+    assert connection_of(redis_url, sandbox.org_id)["state"] == "pending_approval"
+    assert "passed every check" in text_of(journey.checklist_done(timeout=10))
+    wait_until(lambda: jobs_settled(redis_url), 10, "every job done")
+    assert len([m for m in journey.replies() if "Approval needed" in m.get("text", "")]) == 1
+    assert worker not in worker_children(bot.pid)
