@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from bot.connection.regions import is_region_name
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 SLACK_USER_OR_GROUP = re.compile(r"[UWS][A-Z0-9]{2,}")
 SLACK_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}")
-AWS_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[smhd]?)")
 UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -120,8 +121,8 @@ def load(mode: str, environ: Mapping[str, str] | None = None) -> Config:
         raise ConfigError("REDIS_URL", "must start with redis://, rediss:// or unix://")
 
     region = get("AWS_REGION") or get("AWS_DEFAULT_REGION") or "us-east-1"
-    if not AWS_REGION.fullmatch(region):
-        raise ConfigError("AWS_REGION", f"{region!r} is not an AWS region name")
+    if not is_region_name(region):
+        raise ConfigError("AWS_REGION", f"{region[:40]!r} is not an AWS region name such as us-east-1")
 
     port_text = get("PORT", "3000") or "3000"
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:

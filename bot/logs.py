@@ -144,6 +144,7 @@ def _scrub(record: logging.LogRecord) -> logging.LogRecord:
         match = _CONN_IN_TEXT.search(record.msg)
         conn = match.group(1) if match else ""
     record.conn, record.user = conn, _user.get() or request.get("user", "")
+    record.ce_scrubbed = True
     return record
 
 
@@ -174,10 +175,12 @@ def uninstall_redaction() -> None:
 
 
 class RedactingFilter(logging.Filter):
-    """For handlers that may receive records made before `install_redaction` (belt and braces)."""
+    """For handlers that may receive records made before `install_redaction` (belt and braces): those
+    the record factory made are scrubbed already (scrubbing costs about 20 µs a record)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        _scrub(record)
+        if not getattr(record, "ce_scrubbed", False):
+            _scrub(record)
         return True
 
 
@@ -200,6 +203,8 @@ class JsonFormatter(logging.Formatter):
             entry["user"] = record.user
         if hasattr(record, "outcome"):  # a line of `bot.events`
             entry["what"], entry["outcome"] = record.what, record.outcome
+        if hasattr(record, "change"):  # a line of `bot.changes`
+            entry["change"] = record.change
         if record.exc_info and not record.exc_text:
             record.exc_text = redact(self.formatException(record.exc_info))
         if record.exc_text:
@@ -321,9 +326,10 @@ def outcome(text: str) -> None:
 EVENTS = logging.getLogger("bot.events")
 
 
-def event_lines_wanted() -> bool:
-    """Whether each request and each job gets its line: JSON lines on, and INFO let through."""
-    return _json_lines and EVENTS.isEnabledFor(logging.INFO)
+def event_lines_wanted(logger: logging.Logger = EVENTS) -> bool:
+    """Whether each request, job or change gets its line (`logger`'s): JSON lines on, and INFO let
+    through. Off, a line costs nothing; on, about 35 µs, paid on the ack paths."""
+    return _json_lines and logger.isEnabledFor(logging.INFO)
 
 
 def _event_line(what: str, how: str) -> None:

@@ -2,7 +2,8 @@
 
 Each method parses what the user typed (raising `InvalidInput`), then asks
 the store for one atomic transition, which also enqueues the follow-up job
-(posting to Slack, validating). Nothing here knows about Slack.
+(posting to Slack, validating). Nothing here knows about Slack; a modal's
+submission names its view (`view_id`), which a transition takes only once.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import time
 from typing import Callable
 
 from bot.aws.validation import CheckResult, ValidationOutcome, ValidationRequest, validate_connection
-from bot.config import AWS_REGION, Config
+from bot.config import Config
 from bot.connection.ids import InvalidInput, parse_all, parse_organization_id, parse_role_arn, parse_root_id
 from bot.connection.model import Connection, OrgStatus
+from bot.connection.regions import parse_region
 from bot.connection.states import SYSTEM_ACTOR, Event
 from bot.jobs.queue import Job
 from bot.store.connections import ConnectionStore, TransitionResult
@@ -43,12 +45,16 @@ class ConnectionFlow:
         self.config = config
         self.clock = clock
         self.aws = aws  # bot.aws.session.AwsAccess; None: the default credential chain
+        # A submitted view is remembered as long as its connection could take that submission again:
+        # the state it leads to expires after pending_ttl, and validation_failed (which takes submit_role
+        # again) comes before that and lasts pending_ttl more.
+        self.view_ttl = 2 * config.pending_ttl
 
     def start(self, *, requester: str, channel: str, response_url: str = "") -> Connection:
         job = Job(SLACK, "open_thread", "", {"response_url": response_url})
         return self.store.create(requester=requester, channel=channel, ttl=self.config.pending_ttl, job=job)
 
-    def submit_ids(self, conn_id: str, *, actor: str, organization_id: str, root_id: str) -> TransitionResult:
+    def submit_ids(self, conn_id: str, *, actor: str, organization_id: str, root_id: str, view_id: str = "") -> TransitionResult:
         typed = parse_all(
             organization_id=(parse_organization_id, organization_id),
             root_id=(parse_root_id, root_id),
@@ -69,15 +75,17 @@ class ConnectionFlow:
             ttl=self.config.pending_ttl,
             job=Job(SLACK, "send_template", conn_id),
             detail=f"{org} {root}",
+            view_id=view_id,
+            view_ttl=self.view_ttl,
         )
 
-    def submit_role(self, conn_id: str, *, actor: str, role_arn: str, region: str = "") -> TransitionResult:
+    def submit_role(
+        self, conn_id: str, *, actor: str, role_arn: str, region: str = "", view_id: str = ""
+    ) -> TransitionResult:
         arn = parse_role_arn(role_arn)
         fields = {"role_arn": arn.arn, "checklist_ts": ""}
-        if region:
-            if not AWS_REGION.fullmatch(region.strip()):
-                raise InvalidInput("region", "Choose the region where you created the stack.")
-            fields["region"] = region.strip()
+        if region:  # none chosen: the connection keeps its region
+            fields["region"] = parse_region(region, configured=self.config.aws_region)
         return self.store.transition(
             conn_id,
             Event.SUBMIT_ROLE,
@@ -86,6 +94,8 @@ class ConnectionFlow:
             ttl=self.config.pending_ttl,
             job=Job(VALIDATE, "validate", conn_id),
             detail=arn.arn,
+            view_id=view_id,
+            view_ttl=self.view_ttl,
         )
 
     def validate(self, conn: Connection, on_progress: Callable[[tuple[CheckResult, ...]], None]) -> TransitionResult:
@@ -125,15 +135,15 @@ class ConnectionFlow:
     def approve(self, conn_id: str, *, actor: str, is_approver: bool) -> TransitionResult:
         return self._decide(conn_id, Event.APPROVE, actor, is_approver, {"status": OrgStatus.ACTIVE.value})
 
-    def reject(self, conn_id: str, *, actor: str, is_approver: bool, reason: str) -> TransitionResult:
+    def reject(self, conn_id: str, *, actor: str, is_approver: bool, reason: str, view_id: str = "") -> TransitionResult:
         reason = " ".join((reason or "").split())
         if not reason:
             raise InvalidInput("reason", "Say why, so the requester knows what to fix.")
         if len(reason) > MAX_REASON:
             raise InvalidInput("reason", f"Keep the reason under {MAX_REASON} characters.")
-        return self._decide(conn_id, Event.REJECT, actor, is_approver, {"reject_reason": reason}, detail=reason)
+        return self._decide(conn_id, Event.REJECT, actor, is_approver, {"reject_reason": reason}, detail=reason, view_id=view_id)
 
-    def _decide(self, conn_id, event, actor, is_approver, fields, detail="") -> TransitionResult:
+    def _decide(self, conn_id, event, actor, is_approver, fields, detail="", view_id="") -> TransitionResult:
         fields = {"decided_by": actor, "decided_at": repr(self.clock()), **fields}
         return self.store.transition(
             conn_id,
@@ -144,6 +154,8 @@ class ConnectionFlow:
             fields=fields,
             job=Job(SLACK, "announce_decision", conn_id),
             detail=detail,
+            view_id=view_id,
+            view_ttl=self.view_ttl,
         )
 
     def cancel(self, conn_id: str, *, actor: str, is_approver: bool, detail: str = "") -> TransitionResult:

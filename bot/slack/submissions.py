@@ -3,7 +3,8 @@
 These are the ack paths that change state: parse, one atomic transition
 (awaited on the event loop), then `ack()` closes the modal or `ack(response_action="errors")` shows why
 not on the field, and nothing changes; a submission after the decision turns the modal into a
-notice of who decided.
+notice of who decided. The transition takes the modal's view ID, so a view already submitted with
+success (a replay) is refused; one without a well-formed view ID cannot be told from a replay.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from bot.slack import ids
 from bot.slack.app import services_of, view_connection_id
 from bot.slack.views import messages
 from bot.slack.views.modals import notice_modal
-from bot.store.connections import Refusal, TransitionResult
+from bot.store.connections import Refusal, TransitionResult, is_view_id
 
 REQUESTER = "the person who started this connection"
 APPROVER = "an approver other than the requester"
@@ -42,11 +43,12 @@ async def submit_ids(ack, body, client, context) -> None:
         ack,
         ids.ORGANIZATION_ID_BLOCK,
         REQUESTER,
-        lambda conn_id: flow.submit_ids(
+        lambda conn_id, view_id: flow.submit_ids(
             conn_id,
             actor=body["user"]["id"],
             organization_id=typed(view, ids.ORGANIZATION_ID_BLOCK),
             root_id=typed(view, ids.ROOT_ID_BLOCK),
+            view_id=view_id,
         ),
         view,
     )
@@ -59,11 +61,12 @@ async def submit_role(ack, body, client, context) -> None:
         ack,
         ids.ROLE_ARN_BLOCK,
         REQUESTER,
-        lambda conn_id: flow.submit_role(
+        lambda conn_id, view_id: flow.submit_role(
             conn_id,
             actor=body["user"]["id"],
             role_arn=typed(view, ids.ROLE_ARN_BLOCK),
             region=typed(view, ids.REGION_BLOCK),
+            view_id=view_id,
         ),
         view,
     )
@@ -78,20 +81,23 @@ async def submit_reject(ack, body, client, context) -> None:
         ack,
         ids.REASON_BLOCK,
         APPROVER,
-        lambda conn_id: services.ack_flow.reject(
-            conn_id, actor=user, is_approver=is_approver, reason=typed(view, ids.REASON_BLOCK)
+        lambda conn_id, view_id: services.ack_flow.reject(
+            conn_id, actor=user, is_approver=is_approver, reason=typed(view, ids.REASON_BLOCK), view_id=view_id
         ),
         view,
     )
 
 
 async def _answer(ack, main_block: str, who: str, submit, view: dict) -> None:
-    conn_id = view_connection_id(view)
+    conn_id, view_id = view_connection_id(view), view.get("id")
     if not conn_id:
         await ack(response_action="errors", errors={main_block: messages.modal_refusal("not_found", None, who=who)})
         return
+    if not is_view_id(view_id):
+        await ack(response_action="errors", errors={main_block: messages.modal_refusal("replayed", None, who=who)})
+        return
     try:
-        result: TransitionResult = await submit(conn_id)
+        result: TransitionResult = await submit(conn_id, view_id)
     except InvalidInput as error:
         await ack(response_action="errors", errors=error.errors)
         return

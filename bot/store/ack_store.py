@@ -15,6 +15,7 @@ from bot.connection.model import Connection
 from bot.connection.states import Event
 from bot.jobs.queue import Job, job_fields
 from bot.store.ack_redis import AckRedis
+from bot.store import change_log
 from bot.store.client import unavailable_as_store_error
 from bot.store.connections import (
     CREATE_ATTEMPTS,
@@ -22,6 +23,8 @@ from bot.store.connections import (
     ConnectionStore,
     Refusal,
     TransitionResult,
+    log_created,
+    log_transition,
     script_source,
     transition_result,
 )
@@ -40,6 +43,8 @@ class AckStore:
             for _ in range(CREATE_ATTEMPTS):
                 conn, keys, args = self.planner.create_call(requester=requester, channel=channel, ttl=ttl, job=job)
                 if await self._create(keys, args) == 1:
+                    if change_log.wanted():
+                        log_created(conn)
                     return conn
         raise RuntimeError("could not find a free connection ID")
 
@@ -50,7 +55,10 @@ class AckStore:
             return TransitionResult(False, None, Refusal.NOT_FOUND)
         keys, args = call
         with unavailable_as_store_error():
-            return transition_result(await self._transition(keys, args))
+            result = transition_result(await self._transition(keys, args))
+        if result.ok and change_log.wanted():
+            log_transition(result, event, options["actor"])
+        return result
 
     async def first_sighting(self, key: str, ttl: float) -> bool:
         """True the first time `key` is seen within `ttl` seconds (SET NX EX)."""

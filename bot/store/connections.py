@@ -25,6 +25,8 @@ from bot.connection.health import Health
 from bot.connection.model import FIELDS, Connection, OrgStatus, State
 from bot.connection.states import SYSTEM_ACTOR, Event
 from bot.jobs.queue import Job, job_fields, stream_key
+from bot.store import change_log
+from bot.store.change_log import changed
 from bot.store.client import guarded, unavailable_as_store_error
 
 CONN_PREFIX = "ce:conn:"
@@ -51,6 +53,7 @@ AUDIT_SUFFIX = ":audit"  # ce:conn:{id}:audit, the connection's audit index (a l
 HOME_VIEWERS_KEY = "ce:home:viewers"
 HOME_REFRESHED_KEY = "ce:home:refreshed"
 SEEN_PREFIX = "ce:seen:"
+SEEN_VIEW_PREFIX = SEEN_PREFIX + "view:"  # ce:seen:view:{view_id}, a modal whose submission was accepted
 STATUS_EVENTS = {OrgStatus.ACTIVE: "enable", OrgStatus.INACTIVE: "disable"}
 # The fields a listing reads: what `/ce list`, the App Home and `/ce cancel`'s choice show (a row
 # is read again, whole, before anything is done with it). Fewer fields, less of Redis's time.
@@ -62,6 +65,7 @@ LISTINGS_KEPT = 64  # listings kept parsed, each from a reply of at most LISTING
 LISTING_KEPT_SIZE = 64 * 1024  # a page of 20 rows is about 6 kB
 
 CONNECTION_ID = re.compile(r"[0-9a-f]{16}")
+VIEW_ID = re.compile(r"V[A-Z0-9]{2,40}")  # Slack's view IDs, e.g. V0123ABCDEF
 
 # Written by the store itself, never through `fields`.
 _MANAGED = frozenset({"id", "state", "created_at", "requester", "updated_at", "expires_at"})
@@ -103,11 +107,17 @@ def is_connection_id(value: Any) -> bool:
     return isinstance(value, str) and CONNECTION_ID.fullmatch(value) is not None
 
 
+def is_view_id(value: Any) -> bool:
+    """The check applied to every view ID arriving in a Slack payload."""
+    return isinstance(value, str) and VIEW_ID.fullmatch(value) is not None
+
+
 class Refusal(StrEnum):
     NOT_FOUND = "not_found"
     WRONG_STATE = "wrong_state"
     NOT_ALLOWED = "not_allowed"
     ORG_TAKEN = "org_taken"
+    REPLAYED = "replayed"  # the modal's view was already used by an accepted submission
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,7 @@ class TransitionResult:
     connection: Connection | None  # after the transition when ok; as it stands otherwise (None when not found)
     refusal: Refusal | None = None
     holder: Connection | None = None  # ORG_TAKEN: the connection that holds the organization
+    from_state: str = ""  # ok: the state before
 
 
 @dataclass(frozen=True)
@@ -335,6 +346,8 @@ class ConnectionStore:
         for _ in range(CREATE_ATTEMPTS):
             conn, keys, args = self.create_call(requester=requester, channel=channel, ttl=ttl, job=job)
             if self._create(keys=keys, args=args) == 1:
+                if change_log.wanted():
+                    log_created(conn)
                 return conn
         raise RuntimeError("could not find a free connection ID")  # 5 collisions of 64 random bits: not happening
 
@@ -378,7 +391,10 @@ class ConnectionStore:
         if call is None:
             return TransitionResult(False, None, Refusal.NOT_FOUND)
         keys, args = call
-        return transition_result(self._transition(keys=keys, args=args))
+        result = transition_result(self._transition(keys=keys, args=args))
+        if result.ok and change_log.wanted():
+            log_transition(result, event, options["actor"])
+        return result
 
     def transition_call(
         self,
@@ -393,6 +409,8 @@ class ConnectionStore:
         accounts: Sequence[Mapping[str, str]] | None = None,
         job: Job | None = None,
         detail: str = "",
+        view_id: str = "",
+        view_ttl: float = 0.0,
     ) -> tuple[list[str], list[str]] | None:
         """`transition.lua`'s keys and args for `event`; None when `conn_id` cannot name a connection. No I/O.
 
@@ -403,10 +421,16 @@ class ConnectionStore:
         - `accounts`: when given, replaces the member accounts (each a mapping with at least "id") and
           sets account_count.
         - `job`: enqueued iff the transition happens (conn_id filled in when empty).
+        - `view_id`: the Slack view (modal) submitted: refused (`replayed`) when a transition already
+          took it, and recorded for `view_ttl` seconds when this one happens.
         """
         event = Event(event)
         if not actor:
             raise ValueError("a transition needs an actor")
+        if view_id != "" and not is_view_id(view_id):
+            raise ValueError("view_id is not a Slack view ID (check it with is_view_id)")
+        if view_id and view_ttl <= 0:
+            raise ValueError("a view is recorded for view_ttl seconds: give one")
         claims = states.claims_organization(event)
         values = self._check_fields(fields or {}, TRANSITION_FIELDS, what="transition")
         if "org_id" in values and not claims:
@@ -437,6 +461,8 @@ class ConnectionStore:
             "org_id": values.get("org_id", ""),
             "expires_at": repr(now + float(ttl)) if ttl is not None else "",
             "accounts": self._account_pairs(accounts) if accounts is not None else False,
+            "view_seen": SEEN_VIEW_PREFIX + view_id if view_id else "",
+            "view_ttl": max(1, int(view_ttl)),
         }
         if job is not None:
             job = self._job_for(job, conn_id)
@@ -585,8 +611,11 @@ class ConnectionStore:
             "final": _final_states(),
             "index": _index(),
         }
-        outcome, flat = self._status(keys=[AUDIT_KEY, stream_key(job_queue)], args=[json.dumps(request)])
-        return StatusResult(StatusOutcome(outcome), _connection(flat))
+        outcome, flat, previous = self._status(keys=[AUDIT_KEY, stream_key(job_queue)], args=[json.dumps(request)])
+        result = StatusResult(StatusOutcome(outcome), _connection(flat))
+        if result.ok and change_log.wanted():
+            changed(result.connection, actor=actor, event=request["event"], from_state=previous, to_state=status.value)
+        return result
 
     @guarded
     def health(self, conn_id: str) -> Health | None:
@@ -744,12 +773,25 @@ class ConnectionStore:
 
 
 def transition_result(reply: Sequence) -> TransitionResult:
-    """What `transition.lua` answered: ok, or the refusal with the connection (and the organization's holder)."""
-    status, conn_flat, holder_flat = reply
+    """What `transition.lua` answered: ok (and the state before), or the refusal with the connection (and
+    the organization's holder)."""
+    status, conn_flat, holder_flat, from_state = reply
     connection = _connection(conn_flat)
     if status == "ok":
-        return TransitionResult(True, connection)
+        return TransitionResult(True, connection, from_state=from_state)
     return TransitionResult(False, connection, Refusal(status), _connection(holder_flat))
+
+
+# The lines of bot.changes (callers check change_log.wanted() first: ack paths run them).
+
+
+def log_created(conn: Connection) -> None:
+    changed(conn, actor=conn.requester, event=START_EVENT, from_state="", to_state=State.STARTED.value)
+
+
+def log_transition(result: TransitionResult, event: Event | str, actor: str) -> None:
+    conn = result.connection
+    changed(conn, actor=actor, event=Event(event).value, from_state=result.from_state, to_state=conn.state.value)
 
 
 def _listing(reply: str, page_size: int) -> Listing:

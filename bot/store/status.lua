@@ -7,7 +7,8 @@
 --                now, audit_maxlen, job_kind, final, index (indexes.lua: the re-check index follows the status;
 --                the audit entry goes to the connection's audit index)}
 --   The connection is conn_id, or (when org_id is set) the one holding org_id.
--- Returns {outcome, connection hash (flat)}: outcome is ok | unchanged | not_found | not_allowed | wrong_state.
+-- Returns {outcome, connection hash (flat), status before ('' but when ok)}: outcome is
+-- ok | unchanged | not_found | not_allowed | wrong_state.
 -- Every outcome but ok returns before the first write.
 
 local req = cjson.decode(ARGV[1])
@@ -15,26 +16,26 @@ local id = req.conn_id
 if req.org_id ~= '' then
   id = redis.call('GET', req.org_prefix .. req.org_id)
   if not id then
-    return {'not_found', {}}
+    return {'not_found', {}, ''}
   end
 end
 local key = req.conn_prefix .. id
 local state = redis.call('HGET', key, 'state')
 if not state then
-  return {'not_found', {}}
+  return {'not_found', {}, ''}
 end
 if req.org_id ~= '' and redis.call('HGET', key, 'org_id') ~= req.org_id then
-  return {'not_found', {}}
+  return {'not_found', {}, ''}
 end
 if not req.actor_is_approver then
-  return {'not_allowed', redis.call('HGETALL', key)}
+  return {'not_allowed', redis.call('HGETALL', key), ''}
 end
 if state ~= 'connected' then
-  return {'wrong_state', redis.call('HGETALL', key)}
+  return {'wrong_state', redis.call('HGETALL', key), ''}
 end
 local current = redis.call('HGET', key, 'status') or ''
 if current == req.status then
-  return {'unchanged', redis.call('HGETALL', key)}
+  return {'unchanged', redis.call('HGETALL', key), ''}
 end
 
 redis.call('HSET', key, 'status', req.status, 'updated_at', req.now)
@@ -45,4 +46,4 @@ ce_audit(req.index, KEYS[1], key, req.audit_maxlen, {
   'conn', id, 'org', org, 'actor', req.actor, 'event', req.event,
   'from', current, 'to', req.status, 'at', req.now, 'detail', 'member accounts follow'})
 redis.call('XADD', KEYS[2], '*', 'kind', req.job_kind, 'conn', id, 'actor', req.actor, 'status', req.status)
-return {'ok', redis.call('HGETALL', key)}
+return {'ok', redis.call('HGETALL', key), current}

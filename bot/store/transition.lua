@@ -16,16 +16,18 @@
 --   expires_at: "" (no ttl given) or now + ttl
 --   accounts: false (leave as is) or [account_id, json, ...]
 --   job: [field, value, ...]              with KEYS[5]
+--   view_seen: "" or ce:seen:view:{view_id}, view_ttl (seconds, a number)   the modal submitted, if any
 --   org_prefix, org_connections_suffix, conn_prefix, final: {state: true}, audit_maxlen
 --   index: {orgs, in_flight, recheck, health_suffix, audit_suffix, audit_keep}   the listing, re-check
 --          and audit indexes (indexes.lua)
--- Returns {status, connection hash (flat), holder hash (flat, org_taken only)}
--- where status is ok | not_found | wrong_state | not_allowed | org_taken.
+-- Returns {status, connection hash (flat), holder hash (flat, org_taken only), state before (ok only)}
+-- where status is ok | not_found | wrong_state | not_allowed | replayed | org_taken.
 -- Every refusal returns before the first write: a refusal changes nothing.
 
 local req = cjson.decode(ARGV[1])
 local conn_key = KEYS[1]
 local none = {}
+local no_state = ''
 
 local function field_of(flat, name)
   for i = 1, #flat, 2 do
@@ -38,13 +40,13 @@ end
 local current = redis.call('HMGET', conn_key, 'state', 'requester')
 local state, requester = current[1], current[2]
 if not state then
-  return {'not_found', none, none}
+  return {'not_found', none, none, no_state}
 end
 
 -- 2. the rule for (state, event)
 local rule = req.rules[state]
 if rule == nil then
-  return {'wrong_state', redis.call('HGETALL', conn_key), none}
+  return {'wrong_state', redis.call('HGETALL', conn_key), none, no_state}
 end
 local to_state, role, keeps_expiry, releases_org = rule[1], rule[2], rule[3], rule[4]
 
@@ -62,10 +64,16 @@ elseif role == 'system' then
   allowed = actor == req.system_actor
 end
 if not allowed then
-  return {'not_allowed', redis.call('HGETALL', conn_key), none}
+  return {'not_allowed', redis.call('HGETALL', conn_key), none, no_state}
 end
 
--- 4. the organization: free, held by this connection, or held by a connection that is over
+-- 4. the modal: a view whose submission a transition already took is a replay (Slack sends a view
+-- corrected after a field error with the same ID: a refused submission does not use it up)
+if req.view_seen ~= '' and redis.call('EXISTS', req.view_seen) == 1 then
+  return {'replayed', redis.call('HGETALL', conn_key), none, no_state}
+end
+
+-- 5. the organization: free, held by this connection, or held by a connection that is over
 local claim_key = nil
 if req.claims_org then
   claim_key = req.org_prefix .. req.org_id
@@ -74,13 +82,16 @@ if req.claims_org then
     local holder = redis.call('HGETALL', req.conn_prefix .. holder_id)
     local holder_state = field_of(holder, 'state')
     if holder_state and not req.final[holder_state] then
-      return {'org_taken', redis.call('HGETALL', conn_key), holder}
+      return {'org_taken', redis.call('HGETALL', conn_key), holder, no_state}
     end
     -- a stale claim (holder gone or final): taken over below
   end
 end
 
--- 5. the writes
+-- 6. the writes
+if req.view_seen ~= '' then
+  redis.call('SET', req.view_seen, req.id, 'EX', req.view_ttl)
+end
 if claim_key then
   redis.call('SET', claim_key, req.id)
   redis.call('ZADD', claim_key .. req.org_connections_suffix, req.now, req.id) -- every connection it had, kept
@@ -128,4 +139,4 @@ if KEYS[5] then
   redis.call('XADD', KEYS[5], '*', unpack(req.job))
 end
 
-return {'ok', redis.call('HGETALL', conn_key), none}
+return {'ok', redis.call('HGETALL', conn_key), none, state}

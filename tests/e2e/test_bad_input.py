@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
+import redis as redis_py
 
 from bot.slack import ids
 from tests.e2e.conftest import APPROVER, BYSTANDER, CHANNEL, REQUESTER
 from tests.e2e.journey import Journey
-from tests.support.redis_state import dump
+from tests.reliability.harness import jobs_settled
+from tests.support.redis_state import connection_of, dump
 
 
 @pytest.fixture
@@ -175,3 +177,57 @@ def test_a_channel_the_bot_cannot_post_in_is_explained_and_nothing_stays_open(sl
     state = dump(redis_url)
     conns = [v for k, v in state.items() if k.startswith("ce:conn:") and isinstance(v, dict)]
     assert [c["state"] for c in conns] == ["cancelled"]
+
+
+# -- a modal's submission is accepted once: Slack sends the view's ID with every submission of it ---------
+
+
+def failed_validation(journey, slack, standin, redis_url, sandbox) -> tuple[dict, dict]:
+    """A role ARN submitted from its modal and refused by validation: (that modal, the checklist)."""
+    journey.submit_ids(sandbox.org_id, sandbox.root_id)
+    journey.template()
+    view = journey.open_role_modal()
+    missing = {"Role ARN": f"arn:aws:iam::{sandbox.management_account_id}:role/NotTheStackRole"}
+    assert slack.submit(REQUESTER, view, missing).json() is None
+    checklist = journey.checklist_done()
+    standin.wait_until(lambda _: jobs_settled(redis_url), 10, "every job done")
+    return view, checklist
+
+
+def test_a_role_submission_replayed_after_its_validation_failed_is_refused(journey, slack, standin, redis_url, sandbox):
+    view, checklist = failed_validation(journey, slack, standin, redis_url, sandbox)
+    assert connection_of(redis_url, sandbox.org_id)["state"] == "validation_failed"  # accepts submit_role again
+    before, calls_before = dump(redis_url), len(standin.calls)
+
+    replay = slack.submit(REQUESTER, view, {"Role ARN": f"arn:aws:iam::{sandbox.management_account_id}:role/Other"})
+
+    assert "already submitted" in errors_of(replay)[ids.ROLE_ARN_BLOCK]
+    time.sleep(0.3)
+    assert dump(redis_url) == before  # no second validation
+    assert [c.method for c in standin.calls[calls_before:]] == []
+    # "Try another role ARN" opens a new modal: a new view, accepted
+    fresh = journey.open_role_modal(checklist)
+    assert fresh["id"] != view["id"]
+    assert slack.submit(REQUESTER, fresh, {"Role ARN": f"arn:aws:iam::{sandbox.management_account_id}:role/Other"}).json() is None
+    assert connection_of(redis_url, sandbox.org_id)["state"] == "validating"
+
+
+def test_a_modal_corrected_after_a_field_error_is_accepted(journey, slack, standin, redis_url, sandbox):
+    """Slack sends the corrected modal with the same view ID: only an accepted submission uses it up."""
+    view = journey.open_ids_modal()
+    used = redis_py.Redis.from_url(redis_url, decode_responses=True).get
+    assert ids.ORGANIZATION_ID_BLOCK in errors_of(slack.submit(REQUESTER, view, {"Organization ID": "o-short", "Root ID": "r-ab12"}))
+    assert used(f"ce:seen:view:{view['id']}") is None
+    assert slack.submit(REQUESTER, view, {"Organization ID": sandbox.org_id, "Root ID": sandbox.root_id}).json() is None
+    conn = connection_of(redis_url, sandbox.org_id)
+    assert conn["state"] == "awaiting_stack" and used(f"ce:seen:view:{view['id']}") == conn["id"]
+
+
+@pytest.mark.parametrize("view_id", ["", "v0lowercase", "V0" + "A" * 3000, "V0١٢٣"])
+def test_a_submission_whose_view_cannot_be_identified_is_refused(journey, slack, standin, redis_url, sandbox, view_id):
+    """Without its view's ID, a submission cannot be told from a replay."""
+    view = {**journey.open_ids_modal(), "id": view_id}
+    before = dump(redis_url)
+    response = slack.submit(REQUESTER, view, {"Organization ID": sandbox.org_id, "Root ID": sandbox.root_id})
+    assert "already submitted" in errors_of(response)[ids.ORGANIZATION_ID_BLOCK]
+    assert dump(redis_url) == before

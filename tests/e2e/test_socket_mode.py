@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+import redis as redis_py
 
 from bot.slack import ids
 from bot.slack.views import messages
@@ -206,3 +207,25 @@ def test_sigterm_stops_it_while_it_cannot_connect(launch, socket_standin):
     assert bot.terminate() == 0, bot.output()
     assert worker_children(bot.pid) == []
     assert socket_standin.connections == 0
+
+
+def test_a_submission_carries_its_view_id_as_over_http(socket_bot, socket_standin, slack, redis_url):
+    """The payload of a Socket Mode envelope is the HTTP one: the view's ID reaches the transition, so a
+    submission accepted once is never accepted again."""
+    slack.command(REQUESTER, "connect aws-org", channel_id=CHANNEL)
+
+    def enter_ids_button():
+        roots = [c.response["ts"] for c in socket_standin.calls_to("chat.postMessage") if c.ok and not c.args.get("thread_ts")]
+        return next((m for ts in roots for m in socket_standin.messages(CHANNEL, ts) if has_button(m, ids.ENTER_IDS)), None)
+
+    slack.click(REQUESTER, message=socket_bot.until(enter_ids_button, "the Enter IDs button"), action_id=ids.ENTER_IDS)
+    view = socket_bot.until(lambda: socket_standin.open_views(REQUESTER), "the IDs modal")[-1]
+    values = {"Organization ID": "o-socketmode01", "Root ID": "r-sock"}
+    accepted = slack.submit(REQUESTER, view, values)
+    assert accepted.extra["ack"] == {"envelope_id": accepted.extra["envelope_id"]}  # closed: accepted
+
+    redis = redis_py.Redis.from_url(redis_url, decode_responses=True)
+    conn_id = redis.get("ce:org:o-socketmode01")
+    assert conn_id and redis.get(f"ce:seen:view:{view['id']}") == conn_id
+    unidentified = slack.submit(REQUESTER, {**view, "id": ""}, values).extra["ack"]["payload"]
+    assert "already submitted" in unidentified["errors"][ids.ORGANIZATION_ID_BLOCK]

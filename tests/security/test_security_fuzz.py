@@ -1,5 +1,5 @@
 """Hypothesis fuzzing of what users type: the slash-command parser, `/ce …` over HTTP, the IDs modal,
-the rejection reason, and the identifier parsers.
+the role modal's region, the rejection reason, and the identifier parsers.
 
 Whatever arrives — random unicode, huge strings, Block Kit / mrkdwn injection (`<!channel>`,
 `<@U…>`, links, `*bold*`, backticks) — the bot answers in time, accepts only what matches the
@@ -20,12 +20,13 @@ from hypothesis import strategies as st
 
 from bot.connection.ids import ORGANIZATION_ID, ROOT_ID, InvalidInput, parse_organization_id, parse_role_arn, parse_root_id
 from bot.connection.model import Connection
+from bot.connection.regions import offered, parse_region
 from bot.connection.states import SYSTEM_ACTOR, Event
 from bot.slack import ids
 from bot.slack.command_text import MAX_TEXT, parse_command
 from bot.slack.views.approval import approval_decided
 from bot.slack.views.messages import moved_on
-from bot.slack.views.modals import ids_modal, reject_modal
+from bot.slack.views.modals import ids_modal, reject_modal, role_modal
 from bot.slack.views.thread import closed_notice, parent_message
 from bot.store.client import connect
 from bot.store.connections import ConnectionStore
@@ -136,6 +137,11 @@ def submit(slack, user: str, view: dict, values: dict[str, str]):
     """A view_submission with these values, whatever their length (Slack's client would cap them;
     a forged payload does not)."""
     state = {block: {ids.INPUT_ACTION: {"type": "plain_text_input", "value": value}} for block, value in values.items()}
+    return submit_state(slack, user, view, state)
+
+
+def submit_state(slack, user: str, view: dict, state: dict):
+    """A view_submission whose inputs hold `state` (block_id -> action_id -> value), as a forger writes it."""
     shown = {**view, "state": {"values": state}}
     return slack._post_payload({
         "type": "view_submission", "team": {"id": "T0CE"}, "user": {"id": user}, "api_app_id": "A0CE",
@@ -173,6 +179,55 @@ def test_ids_modal_accepts_only_valid_ids_and_changes_nothing_otherwise(bot, sta
 
     run()
     wait_until(lambda: jobs_settled(redis_url), 10, "every job done")
+
+
+# -- the role modal's region over HTTP ---------------------------------------------------------------------
+
+OFFERED = offered("us-east-1")  # the bot's AWS_REGION (tests.support.bot_server)
+
+
+def region_like():
+    near = st.text(alphabet=string.ascii_lowercase + string.digits + "-١٣Ａ \u200b", max_size=24)
+    return st.one_of(st.sampled_from(OFFERED), near, st.sampled_from(INJECTIONS), huge_text(),
+                     st.just("us-east-١"), st.just("us-" + "a" * 50_000 + "-1"), st.just("US-EAST-1"))  # fmt: skip
+
+
+def test_the_role_modal_takes_only_an_offered_region(bot, standin, redis_url):
+    """The region is a select, but a forged payload says anything: only an offered region (or none, the
+    select being optional) gets past the region check to the transition, which then refuses, the
+    connection being in validating, so that nothing changes whatever is sent."""
+    slack = slack_for(bot, standin)
+    conn_id = set_up_connection(redis_url, standin, requester=REQUESTER, org_id="o-fuzzregion01", until="validating")
+    view = {**role_modal(ConnectionStore(connect(redis_url)).get(conn_id)), "id": "V0FUZZREGION"}
+    before = connection(redis_url, conn_id)
+
+    @FAST
+    @given(region=region_like())
+    def run(region):
+        state = {ids.ROLE_ARN_BLOCK: {ids.INPUT_ACTION: {"type": "plain_text_input", "value": "arn:aws:iam::210987654321:role/R"}},
+                 ids.REGION_BLOCK: {ids.INPUT_ACTION: {"type": "static_select", "selected_option": {"value": region}}}}  # fmt: skip
+        response, took = timed(lambda: submit_state(slack, REQUESTER, view, state))
+        assert response.status == 200 and took < ACK_BUDGET
+        errors = response.json()["errors"]
+        if region == "" or region.strip() in OFFERED:
+            assert errors.keys() == {ids.ROLE_ARN_BLOCK} and "moved on" in errors[ids.ROLE_ARN_BLOCK]
+        else:
+            assert errors.keys() == {ids.REGION_BLOCK}
+        assert all("<" not in message and len(message) < 300 for message in errors.values())
+        assert connection(redis_url, conn_id) == before
+
+    run()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(), region_like()))
+def test_regions_are_strict(text):
+    try:
+        region = parse_region(text, configured="us-east-1")
+    except InvalidInput as refused:
+        assert "<" not in refused.message and len(refused.message) < 300
+        return
+    assert region in OFFERED and region == text.strip()
 
 
 # -- the rejection reason: over HTTP, then everywhere it is shown -----------------------------------------

@@ -97,6 +97,8 @@ def modal_refusal(refusal: str, conn: Connection | None, *, who: str) -> str:
 
     `who` says who may do this step, e.g. "the person who started this connection".
     """
+    if refusal == "replayed":
+        return "This form was already submitted. Close it; the connection's thread shows where it stands."
     if refusal == "not_found" or conn is None:
         return "This connection no longer exists. Start a new one with /ce connect aws-org."
     if refusal == "not_allowed":

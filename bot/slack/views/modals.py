@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 from bot.connection.model import Connection
+from bot.connection.regions import offered
 from bot.slack import ids
 from bot.slack.views.text import code
-
-# Regions where CloudFormation StackSets with service-managed permissions run.
-REGIONS = (
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
-    "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1",
-    "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1",
-    "ap-southeast-2", "ap-east-1", "me-south-1", "af-south-1",
-    "us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1",
-)  # fmt: skip
 
 
 def _text_input(block_id: str, label: str, *, placeholder: str, hint: str, max_length: int, multiline=False) -> dict:
@@ -111,7 +103,7 @@ def role_modal(conn: Connection) -> dict:
                     "type": "static_select",
                     "action_id": ids.INPUT_ACTION,
                     "initial_option": region_option(conn.region),
-                    "options": [region_option(r) for r in sorted({*REGIONS, conn.region})],
+                    "options": [region_option(r) for r in offered(conn.region)],
                 },
             },
         ],
