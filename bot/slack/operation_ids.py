@@ -11,7 +11,7 @@ ENABLE = "ce_org_enable"  # value: connection ID
 DISABLE = "ce_org_disable"
 DETAILS = "ce_org_details"
 DISCONNECT = "ce_org_disconnect"  # carries a confirm dialog
-KEEP = "ce_org_keep"  # "keep it connected" on the disconnect confirmation
+DISCONNECT_MODAL = "ce_org_disconnect_modal"  # /ce disconnect's confirmation; private_metadata: connection ID
 RECHECK = "ce_org_recheck"
 RECHECK_FAILED = "ce_org_recheck_failed"
 

@@ -5,20 +5,24 @@ Every one acks at once (a malformed organization ID is answered in the ack,
 with no Redis call) and is handed to the worker, which runs the rest: parse → one domain call
 (`bot.connection.operations`) → render (`bot.slack.views.organizations`),
 answered ephemerally through `respond`. Clicks from the App Home tab have no
-response_url: they are answered in a small modal instead.
+response_url: they are answered in a small modal instead. `/ce disconnect` asks in a modal, whose
+Disconnect is decided on the ack path (one atomic transition), as the other modals' submissions are.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
+
+from slack_sdk.errors import SlackApiError
 
 from bot.connection.ids import InvalidInput, parse_organization_id
 from bot.connection.model import Connection, OrgStatus, State
 from bot.connection.operations import Operations, baseline_checks
 from bot.slack import operation_ids as ops_ids
 from bot.slack.after_ack import after_ack, handed_over
-from bot.slack.app import action_connection_id, respond_message, services_of, tell
+from bot.slack.app import action_connection_id, respond_message, services_of, tell, view_connection_id
 from bot.slack.command_text import CommandLine, parse_command
 from bot.slack.response_urls import encode
 from bot.slack.views import messages
@@ -26,6 +30,8 @@ from bot.slack.views import organizations as views
 from bot.slack.views.modals import notice_modal
 from bot.slack.views.text import escape
 from bot.store.connections import Listing
+
+log = logging.getLogger(__name__)
 
 VERBS = ("list", "status", "enable", "disable", "disconnect", "cancel")
 NEEDS_ORGANIZATION = ("status", "enable", "disable", "disconnect")
@@ -63,7 +69,7 @@ def register(router) -> None:
     router.action(ops_ids.DISABLE, handed_over(disable_clicked))
     router.action(ops_ids.DETAILS, handed_over(details_clicked))
     router.action(ops_ids.DISCONNECT, handed_over(disconnect_clicked))
-    router.action(ops_ids.KEEP, handed_over(keep_clicked))
+    router.view(ops_ids.DISCONNECT_MODAL, disconnect_submitted)
     router.action(ops_ids.RECHECK, handed_over(recheck_clicked))
     router.action(ops_ids.RECHECK_FAILED, handed_over(recheck_failed_clicked))
 
@@ -195,7 +201,27 @@ def disconnect_command(operation, body, client, context, respond) -> None:
     elif user == conn.requester and not services.config.allow_self_approval:
         tell(respond, views.FOUR_EYES_DISCONNECT)
     else:
-        show(body, client, respond, views.disconnect_confirmation(conn))
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=views.disconnect_modal(conn))
+        except SlackApiError:  # its trigger expired (the worker was late): the same question, as a message
+            log.warning("could not open the disconnect confirmation: asked in a message instead", exc_info=True)
+            show(body, client, respond, views.disconnect_confirmation(conn))
+
+
+async def disconnect_submitted(ack, body, client, context) -> None:
+    """The confirmation's Disconnect, on the ack path: one atomic transition (approvers only, not the
+    requester), then the modal says it is done, with the clean-up steps, or why not."""
+    services = services_of(context)
+    user = body["user"]["id"]
+    conn_id = view_connection_id(body["view"])
+    is_approver = await services.approvers.includes_async(user)
+    result = await services.ack_flow.disconnect(conn_id, actor=user, is_approver=is_approver)
+    if result.ok:
+        await ack(response_action="update", view=views.disconnected_modal(result.connection))
+        return
+    org_id = result.connection.org_id if result.connection else ""
+    text = views.disconnect_refusal(result, org_id=org_id, approvers=services.approvers.ids, user=user)
+    await ack(response_action="update", view=notice_modal("Disconnect", text))
 
 
 def cancel_command(operation, body, client, context, respond) -> None:
@@ -301,12 +327,6 @@ def disconnect_clicked(body, client, context, respond) -> None:
         return
     org_id = result.connection.org_id if result.connection else ""
     answer(body, client, respond, views.disconnect_refusal(result, org_id=org_id, approvers=approvers_of(context), user=user))
-
-
-@after_ack
-def keep_clicked(body, client, context, respond) -> None:
-    if body.get("response_url"):
-        respond(delete_original=True)
 
 
 @after_ack

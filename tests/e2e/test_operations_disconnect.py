@@ -82,26 +82,22 @@ def test_disconnect_confirms_then_gives_the_cleanup_steps_and_frees_the_organiza
     before = settle(redis_url)
     response = slack.command(APPROVER, f"disconnect {org}")
     assert response.status == 200 and not response.body.strip()
-    confirmation = wait_ephemeral(standin, APPROVER, f"Disconnect `{org}`?")
-    button = next(e for b in confirmation["blocks"] if b["type"] == "actions" for e in b["elements"]
-                  if e["action_id"] == ops_ids.DISCONNECT)  # fmt: skip
-    assert button["confirm"]["title"]["text"] == f"Disconnect {org}?" and button.get("style") == "danger"
+    confirmation = standin.wait_until(lambda s: s.open_views(APPROVER), 10, "the confirmation modal")[-1]
+    assert confirmation["submit"]["text"] == "Disconnect" and confirmation["close"]["text"] == "Keep it connected"
+    assert f"Disconnect `{org}`?" in text_of(confirmation) and "4 member accounts" in text_of(confirmation)
     assert settle(redis_url) == before  # asking changes nothing
 
-    # "Keep it connected" removes the question and changes nothing.
-    slack.click(APPROVER, message=confirmation, action_id=ops_ids.KEEP)
-    standin.wait_until(lambda s: not [m for m in s.ephemerals(APPROVER) if m["ts"] == confirmation["ts"]], 10, "not removed")
-    assert settle(redis_url) == before
+    # "Keep it connected" closes it and changes nothing.
+    slack.close(APPROVER, confirmation)
+    assert not standin.open_views(APPROVER) and settle(redis_url) == before
 
     slack.command(APPROVER, f"disconnect {org}")
-    confirmation = wait_ephemeral(standin, APPROVER, f"Disconnect `{org}`?")
-    slack.click(APPROVER, message=confirmation, action_id=ops_ids.DISCONNECT)
-    done = standin.wait_until(
-        lambda s: next((m for m in s.ephemerals(APPROVER) if m["ts"] == confirmation["ts"] and "is disconnected" in text_of(m)), None),
-        10,
-        "the confirmation was not replaced by the clean-up steps",
-    )
+    confirmation = standin.wait_until(lambda s: s.open_views(APPROVER), 10, "the confirmation modal")[-1]
+    answer = slack.submit(APPROVER, confirmation).json()
+    assert answer["response_action"] == "update", answer  # the modal now says it is done, with the clean-up
+    done = standin.open_views(APPROVER)[-1]
     text = text_of(done)
+    assert "is disconnected" in text and not done.get("submit")
     commands = render.cleanup_commands(region="us-east-1", root_id=sandbox.root_id)
     positions = [text.index(command) for command in commands]
     assert positions == sorted(positions)  # StackSet instances, StackSet, then the stack
@@ -116,10 +112,10 @@ def test_disconnect_confirms_then_gives_the_cleanup_steps_and_frees_the_organiza
     assert commands[0] in text_of(notice) and f"<@{APPROVER}>" in text_of(notice)
     connected.journey.wait_parent("Disconnected")
 
-    # Clicking the confirmation again (a late or replayed click) changes nothing and says why.
+    # The same confirmation submitted again (replayed) changes nothing and says why.
     after = settle(redis_url)
-    slack.click(SECOND_APPROVER, message=confirmation, action_id=ops_ids.DISCONNECT)
-    standin.wait_for_response(lambda r: r.user == SECOND_APPROVER and "is not connected (disconnected)" in str(r.payload))
+    again = slack.submit(APPROVER, confirmation).json()
+    assert again["response_action"] == "update" and "is not connected (disconnected)" in str(again["view"]), again
     slack.command(APPROVER, f"disconnect {org}")
     wait_ephemeral(standin, APPROVER, "is not connected to Cloud Entitlements, nor being connected")
     assert settle(redis_url) == after
@@ -130,17 +126,45 @@ def test_disconnect_confirms_then_gives_the_cleanup_steps_and_frees_the_organiza
     assert again.conn_id != conn_id and connection_of(redis_url, org)["state"] == "connected"
 
 
+def test_when_the_confirmation_cannot_open_in_time_it_is_asked_in_a_message(slack, standin, redis_url, connected):
+    standin.fail_next("views.open", error="expired_trigger_id", status=200)  # the worker picked it up too late
+    slack.command(APPROVER, f"disconnect {connected.org_id}")
+    question = wait_ephemeral(standin, APPROVER, f"Disconnect `{connected.org_id}`?")
+    slack.click(APPROVER, message=question, action_id=ops_ids.DISCONNECT)  # its button has Slack's confirm dialog
+    wait_ephemeral(standin, APPROVER, "is disconnected")
+
+
+def test_the_disconnect_button_confirms_in_a_dialog_and_a_late_click_is_told(slack, standin, redis_url, connected):
+    org = connected.org_id
+    statuses = {}
+    for approver in (APPROVER, SECOND_APPROVER):
+        slack.command(approver, f"status {org}")
+        statuses[approver] = wait_ephemeral(standin, approver, "*History*")
+    button = next(e for b in statuses[APPROVER]["blocks"] if b["type"] == "actions" for e in b["elements"]
+                  if e["action_id"] == ops_ids.DISCONNECT)  # fmt: skip
+    assert button["confirm"]["title"]["text"] == f"Disconnect {org}?" and button.get("style") == "danger"
+    slack.click(APPROVER, message=statuses[APPROVER], action_id=ops_ids.DISCONNECT)  # Slack asked first: the dialog
+    wait_ephemeral(standin, APPROVER, "is disconnected")
+    assert redis_of(redis_url).hgetall(f"ce:conn:{connected.conn_id}")["state"] == "disconnected"
+
+    # A click on a status shown before (late) changes nothing and says why.
+    after = settle(redis_url)
+    slack.click(SECOND_APPROVER, message=statuses[SECOND_APPROVER], action_id=ops_ids.DISCONNECT)
+    standin.wait_for_response(lambda r: r.user == SECOND_APPROVER and "is not connected (disconnected)" in str(r.payload))
+    assert settle(redis_url) == after
+
+
 def test_disconnect_refusals_change_nothing(slack, standin, redis_url, connected):
     org = connected.org_id
-    slack.command(APPROVER, f"disconnect {org}")
-    confirmation = wait_ephemeral(standin, APPROVER, f"Disconnect `{org}`?")
+    slack.command(APPROVER, f"status {org}")
+    status = wait_ephemeral(standin, APPROVER, "*History*")
     store = store_for(redis_url)
     seed_in_flight(store, "o-inflight0002", requester=REQUESTER)
     before = settle(redis_url)
 
     slack.command(BYSTANDER, f"disconnect {org}")
     wait_ephemeral(standin, BYSTANDER, "Only approvers can disconnect")
-    slack.click(BYSTANDER, message=confirmation, action_id=ops_ids.DISCONNECT)  # a non-approver's forged click
+    slack.click(BYSTANDER, message=status, action_id=ops_ids.DISCONNECT)  # a non-approver's forged click
     standin.wait_for_response(lambda r: r.user == BYSTANDER and "Only approvers can disconnect" in str(r.payload))
     slack.command(APPROVER, "disconnect o-nothere000001")
     wait_ephemeral(standin, APPROVER, "`o-nothere000001` is not connected to Cloud Entitlements")

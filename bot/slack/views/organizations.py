@@ -335,16 +335,33 @@ def _cleanup_section(conn: Connection) -> dict:
     return section(_fit([head, *cleanup_lines(conn)]))
 
 
-def disconnect_confirmation(conn: Connection) -> dict:
+def _disconnect_question(conn: Connection) -> list[dict]:
     text = (
         f":warning: *Disconnect {code(conn.org_id)}?* The organization and its {conn.account_count} member accounts "
         "leave Cloud Entitlements. Its history is kept, and it can be connected again later."
     )
-    blocks = [
+    return [
         section(text),
         context("After disconnecting, I'll give you the clean-up steps for AWS: the StackSet first, then the stack."),
-        actions("disconnect", disconnect_button(conn), button("Keep it connected", ops_ids.KEEP, conn.id)),
     ]
+
+
+def disconnect_modal(conn: Connection) -> dict:
+    """`/ce disconnect`'s confirmation: Disconnect, or Keep it connected (closes, changes nothing)."""
+    return {
+        "type": "modal",
+        "callback_id": ops_ids.DISCONNECT_MODAL,
+        "private_metadata": conn.id,
+        "title": {"type": "plain_text", "text": "Disconnect"},
+        "submit": {"type": "plain_text", "text": "Disconnect"},
+        "close": {"type": "plain_text", "text": "Keep it connected"},
+        "blocks": _disconnect_question(conn),
+    }
+
+
+def disconnect_confirmation(conn: Connection) -> dict:
+    """The same question as a message, when the modal could not be opened (its trigger expired)."""
+    blocks = [*_disconnect_question(conn), actions("disconnect", disconnect_button(conn))]
     return {"text": f"Disconnect {conn.org_id}?", "blocks": blocks}
 
 
@@ -355,6 +372,15 @@ def disconnected_message(conn: Connection) -> dict:
         "It can be connected again with `/ce connect aws-org`."
     )
     return {"text": f"{conn.org_id} is disconnected", "blocks": [section(text), _cleanup_section(conn)]}
+
+
+def disconnected_modal(conn: Connection) -> dict:
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Disconnected"},
+        "close": {"type": "plain_text", "text": "Done"},
+        "blocks": disconnected_message(conn)["blocks"],
+    }
 
 
 def disconnected_notice(conn: Connection, actor: str) -> dict:
