@@ -5,7 +5,6 @@ and nothing at all (not even a record) without CE_LOG_JSON, or when INFO is off 
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
@@ -19,6 +18,7 @@ from bot.connection.states import SYSTEM_ACTOR, Event
 from bot.store.ack_redis import AckRedis
 from bot.store.ack_store import AckStore
 from bot.store.change_log import CHANGES
+from tests.support.event_loop import run
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_the_ack_path_writes_the_same_lines(redis_url, store, json_log):
         finally:
             await ack.close()
 
-    conn = asyncio.run(on_the_loop())
+    conn = run(on_the_loop())
     assert [(line["message"], line["conn"], line["user"]) for line in json_log()] == [
         (f"start: - -> started, connection {conn.id}, organization -, by {REQUESTER}", conn.id, REQUESTER),
         (f"cancel: started -> cancelled, connection {conn.id}, organization -, by {REQUESTER}", conn.id, REQUESTER),

@@ -7,7 +7,6 @@ write, whatever state the connection is back in."""
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 from store_testkit import APPROVER, OTHER, REQUESTER, TTL, actor_for, connection_in, dump, fields_for
@@ -17,6 +16,7 @@ from bot.connection.states import SYSTEM_ACTOR, Event
 from bot.store.ack_redis import AckRedis
 from bot.store.ack_store import AckStore
 from bot.store.connections import Refusal, is_view_id
+from tests.support.event_loop import run
 
 DAY = 86400.0
 ROLE = fields_for(Event.SUBMIT_ROLE)
@@ -97,7 +97,7 @@ def test_the_ack_store_refuses_a_replayed_view_in_the_same_round_trip(redis_url,
         finally:
             await ack.close()
 
-    assert asyncio.run(submit_twice()).refusal is Refusal.REPLAYED
+    assert run(submit_twice()).refusal is Refusal.REPLAYED
 
 
 @pytest.mark.parametrize("view_id", ["V0123ABCDEF", "V0FUZZ0123456789ABCDEF"])
