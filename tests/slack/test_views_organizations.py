@@ -136,6 +136,18 @@ def test_a_validating_connection_is_offered_no_cancel_button_it_would_refuse():
         assert cancels == [awaiting.id] and "can be cancelled once validation is done" in text(message)
 
 
+def test_every_home_block_with_a_button_has_a_block_id_of_its_own_that_a_republish_keeps():
+    # A click on a Home drawn before the last views.publish names the block it saw: a block_id Slack made
+    # up at random would be another one by then.
+    listed = [Listed(conn(1)), Listed(conn(2, state=State.PENDING_APPROVAL, status="", requester="U0REQ2")),
+              Listed(conn(3, state=State.AWAITING_STACK, status="", requester="U0APP"))]  # fmt: skip
+    home = home_view("U0APP", listed, [], approver=True)
+    with_buttons = [b for b in home["blocks"] if b.get("accessory") or b["type"] == "actions"]
+    ids_ = [b.get("block_id") for b in with_buttons]
+    assert len(with_buttons) == 3 and all(ids_) and len(set(ids_)) == len(ids_), with_buttons
+    assert ids_ == [b.get("block_id") for b in home_view("U0APP", listed, [], approver=True)["blocks"] if b in with_buttons]
+
+
 def test_toggle_answers():
     c = conn()
     ok = views.status_result_text(StatusResult(StatusOutcome.OK, c), "active", org_id=c.org_id, approvers=["U0APP"])

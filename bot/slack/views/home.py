@@ -35,6 +35,8 @@ def _header(text: str) -> dict:
 
 
 def _org_row(item: Listed, approver: bool) -> dict:
+    """An organization's row; its block_id is its own, so a click on a Home drawn before the last
+    views.publish (the scheduler republishes it as things change) still names a block that exists."""
     conn = item.connection
     text = (
         f"*{org_label(conn)}* · {status_badge(conn)} · {conn.account_count} member accounts\n"
@@ -42,7 +44,7 @@ def _org_row(item: Listed, approver: bool) -> dict:
         f"{health_badge(item.checked_at, item.problems, conn)}"
     )
     accessory = _toggle_button(conn) if approver else button("Details", ops_ids.DETAILS, conn.id)
-    return section(text, accessory=accessory)
+    return section(text, accessory=accessory, block_id=f"org:{conn.id}")
 
 
 def _decision(conn: Connection) -> list[dict]:

@@ -464,7 +464,8 @@ def cancellable(text: str, conn: Connection, label: str) -> dict:
     if conn.state is State.VALIDATING:
         return section(f"{text} · can be cancelled once validation is done")
     confirm = confirm_dialog("Cancel this connection?", "The organization is released; nothing is connected.", "Cancel it", danger=True)
-    return section(text, accessory=button(label, ids.CANCEL, conn.id, confirm=confirm))
+    # A block_id of its own: a click on a view drawn before the last views.publish still finds its block.
+    return section(text, accessory=button(label, ids.CANCEL, conn.id, confirm=confirm), block_id=f"cancel:{conn.id}")
 
 
 NO_CONNECTION_IN_FLIGHT = "You have no connection in flight. `/ce list` shows every organization."
