@@ -10,6 +10,7 @@ import redis as redis_py
 from bot.slack import ids
 from tests.e2e.conftest import APPROVER, BYSTANDER, CHANNEL, REQUESTER
 from tests.e2e.journey import Journey
+from tests.e2e.ops_support import settle
 from tests.reliability.harness import jobs_settled
 from tests.support.redis_state import connection_of, dump
 
@@ -31,7 +32,7 @@ def errors_of(response) -> dict:
 def submit_and_expect_no_change(journey, standin, redis_url, values: dict, user=REQUESTER) -> dict:
     view = journey.open_ids_modal(user)
     time.sleep(0.3)  # let the bot finish what the click started before taking the picture
-    before, calls_before = dump(redis_url), len(standin.calls)
+    before, calls_before = settle(redis_url), len(standin.calls)
     response = journey.slack.submit(user, view, values)
     time.sleep(0.3)
     assert dump(redis_url) == before
@@ -83,7 +84,7 @@ def test_someone_else_cannot_open_or_submit_the_requesters_modal(journey, slack,
 
     # A forged submission by someone else, reusing the requester's modal, is refused too.
     view = journey.open_ids_modal()
-    before = dump(redis_url)
+    before = settle(redis_url)
     response = slack.submit(BYSTANDER, view, {"Organization ID": sandbox.org_id, "Root ID": sandbox.root_id})
     assert "Only the person who started" in errors_of(response)[ids.ORGANIZATION_ID_BLOCK]
     assert dump(redis_url) == before
@@ -93,7 +94,7 @@ def test_someone_else_cannot_open_or_submit_the_requesters_modal(journey, slack,
 def test_forged_private_metadata_is_refused(journey, slack, standin, redis_url, sandbox, metadata):
     view = journey.open_ids_modal()
     forged = {**view, "private_metadata": metadata}
-    before = dump(redis_url)
+    before = settle(redis_url)
     response = slack.submit(REQUESTER, forged, {"Organization ID": sandbox.org_id, "Root ID": sandbox.root_id})
     assert "no longer exists" in errors_of(response)[ids.ORGANIZATION_ID_BLOCK]
     assert dump(redis_url) == before
@@ -105,7 +106,7 @@ def test_a_replayed_ids_submission_changes_nothing(journey, slack, standin, redi
     assert slack.submit(REQUESTER, view, values).status == 200
     journey.wait_button(ids.ENTER_ROLE)
     standin.wait_until(lambda _: not dump(redis_url).get("ce:jobs:slack"), 5, "the send_template job to finish")
-    before = dump(redis_url)
+    before = settle(redis_url)
     replay = slack.submit(REQUESTER, view, values)
     assert "moved on" in errors_of(replay)[ids.ORGANIZATION_ID_BLOCK]
     assert dump(redis_url) == before
@@ -125,7 +126,7 @@ def test_malformed_role_arns_get_a_field_error(journey, slack, standin, redis_ur
     journey.wait_button(ids.ENTER_ROLE)
     time.sleep(0.3)
     view = journey.open_role_modal()
-    before = dump(redis_url)
+    before = settle(redis_url)
     errors = errors_of(slack.submit(REQUESTER, view, {"Role ARN": arn}))
     assert "arn:aws:iam::123456789012:role/RoleName" in errors[ids.ROLE_ARN_BLOCK]
     assert dump(redis_url) == before
@@ -145,7 +146,7 @@ def test_help_and_unknown_commands_answer_with_usage_ephemerally(slack, standin)
 def test_unsigned_forged_and_stale_requests_get_401_and_change_nothing(slack, standin, redis_url):
     body = b"command=%2Fce&text=connect+aws-org&user_id=U0REQ&channel_id=C0CE&team_id=T0CE"
     kind = "application/x-www-form-urlencoded"
-    before = dump(redis_url)
+    before = settle(redis_url)
     assert slack.signed_post(body, kind, secret="wrong-secret").status == 401
     assert slack.signed_post(body, kind, timestamp=int(time.time()) - 6 * 60).status == 401
     assert slack.signed_post(body, kind, headers={"X-Slack-Signature": None}).status == 401
@@ -197,7 +198,7 @@ def failed_validation(journey, slack, standin, redis_url, sandbox) -> tuple[dict
 def test_a_role_submission_replayed_after_its_validation_failed_is_refused(journey, slack, standin, redis_url, sandbox):
     view, checklist = failed_validation(journey, slack, standin, redis_url, sandbox)
     assert connection_of(redis_url, sandbox.org_id)["state"] == "validation_failed"  # accepts submit_role again
-    before, calls_before = dump(redis_url), len(standin.calls)
+    before, calls_before = settle(redis_url), len(standin.calls)
 
     replay = slack.submit(REQUESTER, view, {"Role ARN": f"arn:aws:iam::{sandbox.management_account_id}:role/Other"})
 
@@ -227,7 +228,7 @@ def test_a_modal_corrected_after_a_field_error_is_accepted(journey, slack, stand
 def test_a_submission_whose_view_cannot_be_identified_is_refused(journey, slack, standin, redis_url, sandbox, view_id):
     """Without its view's ID, a submission cannot be told from a replay."""
     view = {**journey.open_ids_modal(), "id": view_id}
-    before = dump(redis_url)
+    before = settle(redis_url)
     response = slack.submit(REQUESTER, view, {"Organization ID": sandbox.org_id, "Root ID": sandbox.root_id})
     assert "already submitted" in errors_of(response)[ids.ORGANIZATION_ID_BLOCK]
     assert dump(redis_url) == before
