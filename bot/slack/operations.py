@@ -27,7 +27,7 @@ from bot.slack.command_text import CommandLine, parse_command
 from bot.slack.response_urls import encode
 from bot.slack.views import messages
 from bot.slack.views import organizations as views
-from bot.slack.views.modals import notice_modal
+from bot.slack.views.modals import message_modal, notice_modal
 from bot.slack.views.text import escape
 from bot.store.connections import Listing
 
@@ -111,7 +111,7 @@ def show(body, client, respond, message: dict, *, replace: bool = False, modal: 
     if answered_in_place(body):
         respond(**message, response_type="ephemeral", replace_original=replace)
     elif body.get("trigger_id"):
-        client.views_open(trigger_id=body["trigger_id"], view=modal or _as_modal(message))
+        client.views_open(trigger_id=body["trigger_id"], view=modal or message_modal("Cloud Entitlements", message["blocks"]))
 
 
 def show_list(body, client, respond, listing: Listing, *, replace: bool = False) -> None:
@@ -128,15 +128,6 @@ def _list_message(listing: Listing, replace: bool) -> tuple[dict, bytes]:
     """A list page as `respond` posts it, and its JSON (read-only: it is shared)."""
     message = respond_message(**views.list_page(listing), response_type="ephemeral", replace_original=replace)
     return message, encode(message)
-
-
-def _as_modal(message: dict) -> dict:
-    return {
-        "type": "modal",
-        "title": {"type": "plain_text", "text": "Cloud Entitlements"},
-        "close": {"type": "plain_text", "text": "Close"},
-        "blocks": message["blocks"][:100],
-    }
 
 
 def status_parts(context, conn: Connection) -> dict:

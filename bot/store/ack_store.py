@@ -15,7 +15,6 @@ from bot.connection.model import Connection
 from bot.connection.states import Event
 from bot.jobs.queue import Job, job_fields
 from bot.store.ack_redis import AckRedis
-from bot.store import change_log
 from bot.store.client import unavailable_as_store_error
 from bot.store.connections import (
     CREATE_ATTEMPTS,
@@ -43,8 +42,7 @@ class AckStore:
             for _ in range(CREATE_ATTEMPTS):
                 conn, keys, args = self.planner.create_call(requester=requester, channel=channel, ttl=ttl, job=job)
                 if await self._create(keys, args) == 1:
-                    if change_log.wanted():
-                        log_created(conn)
+                    log_created(conn)
                     return conn
         raise RuntimeError("could not find a free connection ID")
 
@@ -56,8 +54,7 @@ class AckStore:
         keys, args = call
         with unavailable_as_store_error():
             result = transition_result(await self._transition(keys, args))
-        if result.ok and change_log.wanted():
-            log_transition(result, event, options["actor"])
+        log_transition(result, event, options["actor"])
         return result
 
     async def first_sighting(self, key: str, ttl: float) -> bool:

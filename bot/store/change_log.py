@@ -5,7 +5,7 @@ With CE_LOG_JSON the line's `conn` and `user` are the connection and the Slack u
 change: set with `bot.logs.bind`, since the record factory fills those two fields itself (as `extra`
 they would be refused). The whole change is also the record's `change` field, for any handler.
 They are written only with CE_LOG_JSON (and INFO), like `bot.events`' lines: they run on ack paths,
-so callers ask `wanted()` first, and a line nobody wants costs that one check.
+so a line nobody wants costs the one check of `wanted()`.
 """
 
 from __future__ import annotations

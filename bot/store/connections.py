@@ -346,8 +346,7 @@ class ConnectionStore:
         for _ in range(CREATE_ATTEMPTS):
             conn, keys, args = self.create_call(requester=requester, channel=channel, ttl=ttl, job=job)
             if self._create(keys=keys, args=args) == 1:
-                if change_log.wanted():
-                    log_created(conn)
+                log_created(conn)
                 return conn
         raise RuntimeError("could not find a free connection ID")  # 5 collisions of 64 random bits: not happening
 
@@ -392,8 +391,7 @@ class ConnectionStore:
             return TransitionResult(False, None, Refusal.NOT_FOUND)
         keys, args = call
         result = transition_result(self._transition(keys=keys, args=args))
-        if result.ok and change_log.wanted():
-            log_transition(result, event, options["actor"])
+        log_transition(result, event, options["actor"])
         return result
 
     def transition_call(
@@ -514,7 +512,11 @@ class ConnectionStore:
         conn_ids = self.redis.zrange(org_connections_key(conn.org_id), -ORG_HISTORY_CONNECTIONS, -1) if conn.org_id else []
         if conn.id not in conn_ids:
             conn_ids.append(conn.id)
-        entries = [entry for conn_id in conn_ids for entry in self.history(conn_id)]
+        with self.redis.pipeline(transaction=False) as pipe:  # every connection's history in one round trip
+            for conn_id in conn_ids:
+                self._history(keys=[audit_index_key(conn_id), AUDIT_KEY], client=pipe)
+            replies = pipe.execute()
+        entries = [entry for conn_id, indexed in zip(conn_ids, replies) for entry in self._history_of(conn_id, indexed)]
         return sorted(entries, key=lambda entry: tuple(int(part) for part in entry.id.split("-")))
 
     @guarded
@@ -532,10 +534,13 @@ class ConnectionStore:
         ce:audit is scanned."""
         if not is_connection_id(conn_id):
             return []
-        indexed = self._history(keys=[audit_index_key(conn_id), AUDIT_KEY])
+        return self._history_of(conn_id, self._history(keys=[audit_index_key(conn_id), AUDIT_KEY]))
+
+    def _history_of(self, conn_id: str, indexed: list | None) -> list[AuditEntry]:
+        """history.lua's reply as entries; None (no index): ce:audit scanned."""
         if indexed is not None:
             return [AuditEntry.from_entry(entry_id, _as_dict(flat)) for entry_id, flat in indexed]
-        return [entry for entry in self.audit_entries() if entry.conn == conn_id]  # no index: scan ce:audit
+        return [entry for entry in self.audit_entries() if entry.conn == conn_id]
 
     @guarded
     def due_to_expire(self, now: float | None = None, limit: int = 100) -> list[str]:
@@ -782,16 +787,18 @@ def transition_result(reply: Sequence) -> TransitionResult:
     return TransitionResult(False, connection, Refusal(status), _connection(holder_flat))
 
 
-# The lines of bot.changes (callers check change_log.wanted() first: ack paths run them).
+# The lines of bot.changes, for both stores (ack paths run them: a line nobody wants costs one check).
 
 
 def log_created(conn: Connection) -> None:
-    changed(conn, actor=conn.requester, event=START_EVENT, from_state="", to_state=State.STARTED.value)
+    if change_log.wanted():
+        changed(conn, actor=conn.requester, event=START_EVENT, from_state="", to_state=State.STARTED.value)
 
 
 def log_transition(result: TransitionResult, event: Event | str, actor: str) -> None:
-    conn = result.connection
-    changed(conn, actor=actor, event=Event(event).value, from_state=result.from_state, to_state=conn.state.value)
+    if result.ok and change_log.wanted():
+        conn = result.connection
+        changed(conn, actor=actor, event=Event(event).value, from_state=result.from_state, to_state=conn.state.value)
 
 
 def _listing(reply: str, page_size: int) -> Listing:

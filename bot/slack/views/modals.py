@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.connection.model import Connection
 from bot.connection.regions import offered
 from bot.slack import ids
-from bot.slack.views.text import code
+from bot.slack.views.text import code, plain, section
 
 
 def _text_input(block_id: str, label: str, *, placeholder: str, hint: str, max_length: int, multiline=False) -> dict:
@@ -133,11 +133,16 @@ def reject_modal(conn: Connection) -> dict:
     )
 
 
-def notice_modal(title: str, text: str) -> dict:
-    """A modal that only says something; `text` is mrkdwn the bot wrote (user text already escaped)."""
+def message_modal(title: str, blocks: list[dict], *, close: str = "Close") -> dict:
+    """A modal that only shows `blocks` (Slack takes 100 at most, and a 24-character title)."""
     return {
         "type": "modal",
-        "title": {"type": "plain_text", "text": title[:24]},
-        "close": {"type": "plain_text", "text": "Close"},
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+        "title": {"type": "plain_text", "text": plain(title, 24)},
+        "close": {"type": "plain_text", "text": close},
+        "blocks": blocks[:100],
     }
+
+
+def notice_modal(title: str, text: str) -> dict:
+    """A modal that only says something; `text` is mrkdwn the bot wrote (user text already escaped)."""
+    return message_modal(title, [section(text)])

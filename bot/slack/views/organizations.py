@@ -15,6 +15,7 @@ from bot.connection.model import Connection, OrgStatus, State
 from bot.connection.operations import RecheckOutcome
 from bot.slack import operation_ids as ops_ids
 from bot.slack.views.checklist import check_line
+from bot.slack.views.modals import message_modal
 from bot.slack.views.text import (
     actions,
     button,
@@ -255,12 +256,7 @@ def status_message(conn: Connection, **parts) -> dict:
 
 
 def status_modal(conn: Connection, **parts) -> dict:
-    return {
-        "type": "modal",
-        "title": {"type": "plain_text", "text": plain(conn.org_id or "Connection", 24)},
-        "close": {"type": "plain_text", "text": "Close"},
-        "blocks": status_blocks(conn, **parts),
-    }
+    return message_modal(conn.org_id or "Connection", status_blocks(conn, **parts))
 
 
 # -- enable / disable ------------------------------------------------------------------------------------
@@ -375,12 +371,7 @@ def disconnected_message(conn: Connection) -> dict:
 
 
 def disconnected_modal(conn: Connection) -> dict:
-    return {
-        "type": "modal",
-        "title": {"type": "plain_text", "text": "Disconnected"},
-        "close": {"type": "plain_text", "text": "Done"},
-        "blocks": disconnected_message(conn)["blocks"],
-    }
+    return message_modal("Disconnected", disconnected_message(conn)["blocks"], close="Done")
 
 
 def disconnected_notice(conn: Connection, actor: str) -> dict:
